@@ -1,0 +1,2 @@
+"""audio-sr-bench: the harness (`python -m bench`)."""
+__version__ = "0.1.0"

@@ -1,0 +1,98 @@
+"""The method registry: name -> "module:Class", with the one-liners `bench list methods` shows.
+
+Lazy on purpose: listing methods or validating a command line never imports a model module.
+Adding a method is one module under methods/ plus one row here. Methods kept outside this repository
+can be added without editing it: BENCH_EXTRA_METHODS="name=package.module:Class,..." (the module must
+be importable by every worker, e.g. through PYTHONPATH).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.spec import SpecError
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    name: str
+    target: str  # "package.module:Class"
+    summary: str
+    trainable: bool
+
+
+REGISTRY: dict[str, MethodEntry] = {e.name: e for e in [
+    MethodEntry("spline", "methods.baselines.interp:Spline",
+                "cubic-spline interpolation of the LR signal (the unprocessed input of the seed paper)", False),
+    MethodEntry("sinc", "methods.baselines.interp:Sinc",
+                "windowed-sinc (polyphase Kaiser) interpolation", False),
+    MethodEntry("linear", "methods.baselines.interp:Linear",
+                "linear interpolation", False),
+    MethodEntry("noisefill", "methods.baselines.dsp:NoiseFill",
+                "spline input plus low-level white noise high-passed into the empty band", False),
+    MethodEntry("sbr", "methods.baselines.dsp:SpectralBandReplication",
+                "HE-AAC-style spectral band replication: upper LR band copied up under a decaying envelope", False),
+]}
+
+
+def _extra_entries(value: str) -> list[MethodEntry]:
+    """Entries from BENCH_EXTRA_METHODS; their class is imported to read its docstring and flag."""
+    entries = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, target = item.partition("=")
+        if not sep or ":" not in target:
+            raise SpecError(f"BENCH_EXTRA_METHODS entry {item!r} is malformed: write name=package.module:Class")
+        module_name, class_name = target.split(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else target
+        entries.append(MethodEntry(name, target, summary, bool(cls.trainable)))
+    return entries
+
+
+REGISTRY.update({e.name: e for e in _extra_entries(os.environ.get("BENCH_EXTRA_METHODS", ""))})
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+class UnknownMethodError(SpecError):
+    pass
+
+
+def method_names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get_entry(name: str) -> MethodEntry:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownMethodError(
+            f"unknown method {name!r}; registered methods: {', '.join(REGISTRY)} "
+            "(see `python -m bench list methods`)"
+        ) from None
+
+
+def load_method_class(name: str) -> type:
+    module_name, class_name = get_entry(name).target.split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def method_source_files(cls: type) -> list[Path]:
+    """The files whose edit must invalidate a cell: the method's module (its whole folder when the
+    method is a package of its own, e.g. methods/tfdfe/) and the shared base."""
+    module_file = Path(inspect.getfile(cls)).resolve()
+    folder = module_file.parent
+    files = sorted(folder.glob("*.py")) if folder.parent == _PACKAGE_ROOT and folder.name != "baselines" else [module_file]
+    return files + [_PACKAGE_ROOT / "base.py"]
+
+
+def method_code_hash(cls: type) -> str:
+    digest = hashlib.sha256()
+    for path in method_source_files(cls):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

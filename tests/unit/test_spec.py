@@ -1,0 +1,82 @@
+import pytest
+
+from bench.plan import parse_scales, plan_cells
+from bench.spec import CellSpec, Protocol, SpecError
+
+
+def test_paper_rates_by_default():
+    assert [(p.low_sr, p.target_sr) for p in map(Protocol.for_scale, (2, 4, 6))] == [
+        (8000, 16000), (4000, 16000), (4000, 24000)]
+
+
+def test_target_sr_overrides_paper_rate():
+    assert Protocol.for_scale(4, target_sr=48000).low_sr == 12000
+
+
+@pytest.mark.parametrize("scale", [1, 0, -2])
+def test_scale_below_two_is_impossible(scale):
+    with pytest.raises(SpecError, match="integer >= 2"):
+        Protocol(scale=scale, target_sr=16000)
+
+
+def test_scale_must_divide_target_rate():
+    with pytest.raises(SpecError, match="does not divide"):
+        Protocol(scale=7, target_sr=16000)
+
+
+def test_non_integer_scale_string_is_rejected():
+    with pytest.raises(SpecError, match="not an integer"):
+        parse_scales("2,x")
+
+
+def test_key_is_stable_and_ignores_argument_order():
+    a = plan_cells("spline,linear", "synth-speech", "2,4")
+    b = plan_cells("linear,spline", "synth-speech", "4,2")
+    assert {s.key for s in a} == {s.key for s in b}
+    assert len({s.key for s in a}) == 4
+
+
+def test_key_changes_with_every_field():
+    base = CellSpec("spline", "synth-speech", Protocol(2, 16000))
+    variants = [
+        CellSpec("linear", "synth-speech", Protocol(2, 16000)),
+        CellSpec("spline", "synth-piano", Protocol(2, 16000)),
+        CellSpec("spline", "synth-speech", Protocol(4, 16000)),
+        CellSpec("spline", "synth-speech", Protocol(2, 16000, lowpass="sinc")),
+        CellSpec("spline", "synth-speech", Protocol(2, 16000), profile="smoke"),
+        CellSpec("spline", "synth-speech", Protocol(2, 16000), seed=1),
+        CellSpec("spline", "synth-speech", Protocol(2, 16000), method_config={"a": 1}),
+        CellSpec("spline", "synth-speech", Protocol(2, 16000), code_hash="x"),
+    ]
+    keys = {v.key for v in variants}
+    assert base.key not in keys and len(keys) == len(variants)
+
+
+def test_spec_round_trips_through_dict():
+    spec = plan_cells("noisefill", "synth-speech", "6")[0]
+    again = CellSpec.from_dict(spec.to_dict())
+    assert again == spec and again.key == spec.key
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(SpecError, match="registered methods: .*spline"):
+        plan_cells("nope", "synth-speech", "2")
+    with pytest.raises(SpecError, match="known datasets: .*synth-speech"):
+        plan_cells("spline", "vctk-nope", "2")
+
+
+def test_unknown_profile_and_lowpass():
+    with pytest.raises(SpecError, match="unknown profile"):
+        CellSpec("spline", "synth-speech", Protocol(2, 16000), profile="huge")
+    with pytest.raises(SpecError, match="unknown low-pass"):
+        Protocol(2, 16000, lowpass="brickwall")
+
+
+def test_target_rate_above_native_rate_is_refused():
+    with pytest.raises(SpecError, match="below the target rate"):
+        plan_cells("spline", "synth-speech", "2", target_sr=96000)
+
+
+def test_rng_seed_differs_per_cell():
+    seeds = {s.rng_seed for s in plan_cells("all", "synth-speech", "2,4,6")}
+    assert len(seeds) == len(plan_cells("all", "synth-speech", "2,4,6"))
