@@ -1,0 +1,67 @@
+"""Reading, validating, resampling and writing audio.
+
+soundfile reads/writes (every format libsndfile knows); resampling is scipy's polyphase
+`resample_poly` (a Kaiser-windowed sinc FIR), exact for the integer ratios this suite uses.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from bench.spec import SpecError
+
+
+class AudioError(SpecError):
+    """Unreadable, empty or invalid audio; the message names the file and the fix."""
+
+
+def read_audio(path: str | os.PathLike, *, downmix: bool = True) -> tuple[np.ndarray, int, int]:
+    """Read `path` -> (samples float32 (T,) after downmix or (T, C), sample rate, channel count)."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"audio file {path} does not exist: check the path")
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile raises several types for corrupt/unknown files
+        raise AudioError(f"cannot read audio file {path}: {exc}. Is it a valid audio file "
+                         "(wav/flac/ogg/...)? Re-export or convert it") from None
+    channels = data.shape[1]
+    data = data.mean(axis=1) if downmix else data
+    check_audio(data, f"audio file {path}")
+    return data, int(sr), channels
+
+
+def check_audio(x: np.ndarray, what: str) -> None:
+    """Raise AudioError if `x` is empty or not finite."""
+    if x.size == 0:
+        raise AudioError(f"{what} is empty (0 samples): remove it or replace it with real audio")
+    if not np.isfinite(x).all():
+        raise AudioError(f"{what} contains NaN or infinite samples: fix or remove it")
+
+
+def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """(..., T) at sr_in -> (..., ~T*sr_out/sr_in) at sr_out, float32."""
+    if sr_in == sr_out:
+        return x.astype(np.float32, copy=False)
+    g = gcd(sr_in, sr_out)
+    return resample_poly(x, sr_out // g, sr_in // g, axis=-1).astype(np.float32)
+
+
+def write_audio(path: str | os.PathLike, x: np.ndarray, sr: int) -> None:
+    """Write (T,) float audio as 32-bit float WAV, atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.wav")
+    os.close(fd)
+    try:
+        sf.write(tmp, np.asarray(x, dtype=np.float32), sr, subtype="FLOAT", format="WAV")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
