@@ -1,0 +1,143 @@
+"""run_cell: the whole life of one cell. The only function an executor ever calls.
+
+    spec -> prepare pairs -> fit (learned methods) -> enhance test set -> score -> record
+
+Everything the cell produces goes under results/<key>/; record.json is written last and marks the
+cell done. An exception anywhere becomes a `failed` record carrying the traceback tail, never a
+crash of the driver: the other cells go on.
+"""
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bench import metrics
+from bench.audio import write_audio
+from bench.data import load_card, load_pairs
+from bench.inference import enhance_signal
+from bench.profiles import PROFILES
+from bench.provenance import provenance
+from bench.spec import CellSpec
+from bench.store import Store, atomic_write, write_json
+from methods import load_method_class
+
+# Test files are enhanced in chunks of this many seconds (at the low rate), overlapping by OVERLAP_S.
+CHUNK_S = 8.0
+OVERLAP_S = 0.5
+TRACEBACK_LINES = 25
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _log(cell_dir: Path, message: str) -> None:
+    with (cell_dir / "log.txt").open("a") as fh:
+        fh.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {message}\n")
+
+
+def base_record(spec: CellSpec, status: str, device: str = "cpu", **fields: Any) -> dict[str, Any]:
+    """The fields every record has, whatever its status."""
+    return {"key": spec.key, "spec": spec.to_dict(), "status": status, "seed": spec.seed,
+            "rng_seed": spec.rng_seed, "protocol": spec.protocol.describe(),
+            "provenance": provenance(device), **fields}
+
+
+def failure_record(spec: CellSpec, exc: BaseException, device: str = "cpu", status: str = "failed") -> dict[str, Any]:
+    tb = "".join(traceback.format_exception(exc)).strip().splitlines()[-TRACEBACK_LINES:]
+    return base_record(spec, status, device, error=f"{type(exc).__name__}: {exc}".splitlines()[0],
+                       traceback="\n".join(tb))
+
+
+def _score_files(pairs, estimates: list[np.ndarray], low_sr: int, target_sr: int) -> pd.DataFrame:
+    """One row per test file; a metric that fails is NaN with the reason in `error`, never 0."""
+    rows = []
+    for item_id, hr, est in zip(pairs.ids, pairs.hr, estimates):
+        row: dict[str, Any] = {"file": item_id, "error": ""}
+        try:
+            row.update({k: float(v[0]) for k, v in metrics.score(est, hr, low_sr, target_sr).items()})
+        except Exception as exc:  # noqa: BLE001 - any metric failure is recorded, not raised
+            row.update({k: float("nan") for k in metrics.METRIC_NAMES})
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["file", *metrics.METRIC_NAMES, "error"])
+
+
+def _save_samples(cell_dir: Path, pairs, estimates: list[np.ndarray], spec: CellSpec, n: int) -> None:
+    from bench.plots import spectrogram_figure  # matplotlib only where a figure is drawn
+
+    proto = spec.protocol
+    samples = cell_dir / "samples"
+    for item_id, lr, hr, est in list(zip(pairs.ids, pairs.lr, pairs.hr, estimates))[:n]:
+        write_audio(samples / f"{item_id}_lr.wav", lr, proto.low_sr)
+        write_audio(samples / f"{item_id}_sr.wav", est, proto.target_sr)
+        write_audio(samples / f"{item_id}_hr.wav", hr, proto.target_sr)
+    panels = [("LR", pairs.lr[0], proto.low_sr), (spec.method, estimates[0], proto.target_sr),
+              ("HR", pairs.hr[0], proto.target_sr)]
+    spectrogram_figure([panels], max_hz=proto.target_sr / 2, path=samples / f"{pairs.ids[0]}_spectrogram.png",
+                       title=f"{spec.dataset}, {proto.describe()}")
+
+
+def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str, Any]:
+    proto = spec.protocol
+    profile = PROFILES[spec.profile]
+    seed_everything(spec.rng_seed)
+    card = load_card(spec.dataset)
+    test = load_pairs(card, "test", proto, store.cache_dir, profile.max_items["test"])
+    if len(test) == 0:
+        raise ValueError(f"dataset {spec.dataset!r} has an empty test split: add test files")
+    cls = load_method_class(spec.method)
+    method = cls(cls.Config(**spec.method_config), proto)
+    _log(cell_dir, f"start {spec.label} on {device}")
+
+    t0 = time.perf_counter()
+    estimates = [enhance_signal(method, lr, proto.scale, chunk=int(CHUNK_S * proto.low_sr),
+                                overlap=int(OVERLAP_S * proto.low_sr), device=device) for lr in test.lr]
+    infer_s = time.perf_counter() - t0
+    audio_s = sum(len(hr) for hr in test.hr) / proto.target_sr
+    for item_id, hr, est in zip(test.ids, test.hr, estimates):
+        if est.shape != hr.shape or not np.isfinite(est).all():
+            raise ValueError(f"{spec.method} returned {est.shape} samples for {item_id} (expected {hr.shape}) "
+                             "or non-finite values: the method's enhance() is broken")
+    _log(cell_dir, f"enhanced {len(test)} files ({audio_s:.1f} s of audio) in {infer_s:.2f} s")
+
+    files = _score_files(test, estimates, proto.low_sr, proto.target_sr)
+    atomic_write(cell_dir / "files.csv", lambda tmp: files.to_csv(tmp, index=False))
+    _save_samples(cell_dir, test, estimates, spec, profile.sample_files)
+    summary = {}
+    for name in metrics.METRIC_NAMES:
+        mean, lo, hi = metrics.bootstrap_ci(files[name].to_numpy(), seed=spec.rng_seed)
+        summary[name] = {"mean": mean, "lo": lo, "hi": hi}
+    return {"metrics": summary, "n_files": len(test), "metric_errors": int((files["error"] != "").sum()),
+            "params": method.num_parameters(), "train_s": 0.0, "infer_s": infer_s,
+            "infer_rtf": infer_s / audio_s}
+
+
+def run_cell(spec: CellSpec, results_root: str | Path, *, num_threads: int = 1, device: str = "cpu") -> dict[str, Any]:
+    """Run one cell and return its record (also saved as results/<key>/record.json)."""
+    torch.set_num_threads(max(1, int(num_threads)))  # as many threads as CPUs granted to the cell
+    store = Store(results_root)
+    cell_dir = store.cell_dir(spec.key)
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    write_json(cell_dir / "spec.json", spec.to_dict())
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    try:
+        record = base_record(spec, "ok", device, **_run(spec, store, cell_dir, device))
+    except Exception as exc:  # noqa: BLE001 - a failing cell is a record, never a crash of the run
+        _log(cell_dir, f"failed: {type(exc).__name__}: {exc}")
+        record = failure_record(spec, exc, device)
+    record.update(started=started, wall_s=time.perf_counter() - t0)
+    store.save_record(record)
+    _log(cell_dir, f"done: {record['status']} in {record['wall_s']:.2f} s")
+    return record

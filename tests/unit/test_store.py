@@ -1,0 +1,58 @@
+import json
+
+import pytest
+
+from bench.store import CSV_COLUMNS, Store, atomic_write, write_json
+
+
+def _record(key, status="ok", method="spline", scale=2):
+    return {"key": key, "status": status, "error": "" if status == "ok" else "ValueError: boom",
+            "spec": {"method": method, "dataset": "synth-speech", "profile": "smoke", "seed": 0,
+                     "protocol": {"scale": scale, "target_sr": 16000, "lowpass": "cheby1", "upsampler": "spline"}},
+            "metrics": {"snr": {"mean": 10.0, "lo": 9.0, "hi": 11.0}} if status == "ok" else {},
+            "provenance": {"device": "cpu"}, "params": 0}
+
+
+def test_atomic_write_leaves_no_temp_files_on_failure(tmp_path):
+    target = tmp_path / "x.json"
+    write_json(target, {"a": 1})
+
+    def explode(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, explode)
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_cell_dir_rejects_keys_that_could_escape_the_root(tmp_path):
+    store = Store(tmp_path)
+    for bad in ("../../etc", "abc", "0123456789ABCDEF", "/tmp/x"):
+        with pytest.raises(ValueError, match="invalid cell key"):
+            store.cell_dir(bad)
+
+
+def test_records_round_trip_and_collect(tmp_path):
+    store = Store(tmp_path)
+    store.save_record(_record("0" * 16))
+    store.save_record(_record("1" * 16, status="failed", method="sinc"))
+    assert store.read_record("0" * 16)["status"] == "ok"
+    assert store.read_record("2" * 16) is None
+    table = store.collect()
+    assert list(table.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+    assert set(table["status"]) == {"ok", "failed"}
+    assert table.loc[table["method"] == "spline", "snr_lo"].item() == 9.0
+    assert table.loc[table["method"] == "sinc", "error"].item() == "ValueError: boom"
+    assert (tmp_path / "results.csv").is_file()
+
+
+def test_unknown_status_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown status"):
+        Store(tmp_path).save_record(_record("0" * 16, status="maybe"))
+
+
+def test_empty_store_collects_empty_table_with_columns(tmp_path):
+    table = Store(tmp_path / "none").collect()
+    assert table.empty and list(table.columns) == CSV_COLUMNS
