@@ -12,12 +12,28 @@ its configs per profile (`smoke` for tests, `quick` for a CPU laptop, `paper` fo
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 
 from bench.spec import Protocol
+
+
+def _dataclass_from_dict(kind: type, values: dict[str, Any]) -> Any:
+    """Rebuild a (possibly nested) config dataclass from its asdict() form; JSON lists become tuples."""
+    hints = typing.get_type_hints(kind)
+    kwargs = {}
+    for f in dataclasses.fields(kind):
+        if f.name in values:
+            value, hint = values[f.name], hints[f.name]
+            if dataclasses.is_dataclass(hint):
+                value = _dataclass_from_dict(hint, value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            kwargs[f.name] = value
+    return kind(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,11 @@ class Method:
         return dataclasses.asdict(config)
 
     @classmethod
+    def config_from_dict(cls, values: dict[str, Any]) -> Any:
+        """Inverse of `config_dict` (as stored in a cell's spec)."""
+        return _dataclass_from_dict(cls.Config, values)
+
+    @classmethod
     def resources(cls, profile: str) -> dict[str, float]:
         """What one cell of this method asks the executor for."""
         return {"num_cpus": 1, "num_gpus": 0}
@@ -67,3 +88,110 @@ class Method:
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         if state:
             raise ValueError(f"{self.name} has no weights, but a non-empty state was given")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What the shared Trainer needs from a learned method's config (its `train` field)."""
+
+    steps: int = 1000
+    batch_size: int = 16
+    crop_seconds: float = 0.5          # HR crop length; rounded down to a multiple of R samples
+    optimizer: str = "adam"            # adam | adamw | sgd
+    lr: float = 3e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    momentum: float = 0.9              # sgd only
+    weight_decay: float = 0.0
+    schedule: str = "constant"         # constant | cosine (to 0 at `steps`), after linear warm-up
+    warmup_steps: int = 0
+    grad_clip: float | None = 1.0      # max global grad norm per optimiser; None = off
+    ema_decay: float | None = None     # keep an EMA of the inference networks and evaluate it
+    valid_every: int = 200             # validation LSD on the valid split; the best step is kept
+    checkpoint_every: int = 200        # resumable training state, written atomically
+    valid_items: int | None = 8        # valid files scored per validation (None = all)
+
+
+@dataclass
+class Batch:
+    """A training batch of aligned random crops."""
+
+    lr: torch.Tensor  # (B, 1, L / R) at protocol.low_sr
+    hr: torch.Tensor  # (B, 1, L) at protocol.target_sr
+
+
+class LearnedMethod(Method):
+    """A method with weights trained by the shared Trainer (bench/train.py).
+
+    A subclass builds its networks in `build_networks`, computes its losses in `losses` (the entry
+    "loss" is what is minimised) and maps LR to SR in `forward`. Methods with several optimisers
+    (GANs) override `configure_optimizers` and `training_step`, calling `opt.step(name, loss)` once
+    per optimiser; the Trainer's loop never special-cases them.
+    """
+
+    trainable = True
+    training_only: ClassVar[tuple[str, ...]] = ()  # networks not used by enhance (e.g. discriminators)
+
+    def __init__(self, config: Any, protocol: Protocol) -> None:
+        super().__init__(config, protocol)
+        self.networks: dict[str, torch.nn.Module] = self.build_networks()
+        self.device = torch.device("cpu")
+
+    # --- to implement -------------------------------------------------------------------------
+    def build_networks(self) -> dict[str, torch.nn.Module]:
+        raise NotImplementedError
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T_low) -> (B, 1, T_low * R), differentiable (used by losses and enhance)."""
+        raise NotImplementedError
+
+    def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Scalar loss terms; "loss" is the total that the default training_step minimises."""
+        raise NotImplementedError
+
+    # --- defaults that fit single-optimiser methods -------------------------------------------
+    @classmethod
+    def resources(cls, profile: str) -> dict[str, float]:
+        return {"num_cpus": 1, "num_gpus": 1 if profile == "paper" else 0}
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        from bench.train import make_optimizer  # methods reach bench only for shared helpers
+
+        params = [p for name, net in self.networks.items() if name not in self.training_only
+                  for p in net.parameters()]
+        return {"main": make_optimizer(self.config.train, params)}
+
+    def training_step(self, batch: Batch, opt: Any) -> dict[str, torch.Tensor]:
+        losses = self.losses(batch)
+        opt.step("main", losses["loss"], terms=losses)
+        return losses
+
+    # --- shared machinery -------------------------------------------------------------------
+    def inference_networks(self) -> dict[str, torch.nn.Module]:
+        return {k: v for k, v in self.networks.items() if k not in self.training_only}
+
+    def to(self, device: str | torch.device) -> "LearnedMethod":
+        self.device = torch.device(device)
+        for net in self.networks.values():
+            net.to(self.device)
+        return self
+
+    def train_mode(self, training: bool) -> None:
+        for net in self.networks.values():
+            net.train(training)
+
+    @torch.no_grad()
+    def enhance(self, lr: torch.Tensor) -> torch.Tensor:
+        self.train_mode(False)
+        return self.forward(lr.to(self.device)).float()
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for net in self.inference_networks().values() for p in net.parameters())
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {f"{name}.{k}": v.detach().clone() for name, net in self.networks.items()
+                for k, v in net.state_dict().items()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        for name, net in self.networks.items():
+            prefix = f"{name}."
+            net.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
