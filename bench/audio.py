@@ -54,13 +54,17 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 
 
 def write_audio(path: str | os.PathLike, x: np.ndarray, sr: int) -> None:
-    """Write (T,) float audio as 32-bit float WAV, atomically (temp file + rename)."""
+    """Write (T,) float audio atomically (temp file + rename); the format follows the suffix
+    (.wav is written as 32-bit float, so nothing is clipped or quantised)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.wav")
+    fmt = path.suffix.lstrip(".").upper() or "WAV"
+    if fmt not in sf.available_formats():
+        raise AudioError(f"cannot write {path}: unknown audio format {fmt!r}; use .wav or .flac")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     try:
-        sf.write(tmp, np.asarray(x, dtype=np.float32), sr, subtype="FLOAT", format="WAV")
+        sf.write(tmp, np.asarray(x, dtype=np.float32), sr, format=fmt, subtype="FLOAT" if fmt == "WAV" else None)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

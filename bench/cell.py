@@ -8,6 +8,7 @@ crash of the driver: the other cells go on.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 import traceback
@@ -22,16 +23,13 @@ import torch
 from bench import metrics
 from bench.audio import write_audio
 from bench.data import load_card, load_pairs
-from bench.inference import enhance_signal
+from bench.inference import enhance_file
 from bench.profiles import PROFILES
 from bench.provenance import provenance
 from bench.spec import CellSpec
 from bench.store import Store, atomic_write, write_json
 from methods import load_method_class
 
-# Test files are enhanced in chunks of this many seconds (at the low rate), overlapping by OVERLAP_S.
-CHUNK_S = 8.0
-OVERLAP_S = 0.5
 TRACEBACK_LINES = 25
 
 
@@ -97,12 +95,19 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
     if len(test) == 0:
         raise ValueError(f"dataset {spec.dataset!r} has an empty test split: add test files")
     cls = load_method_class(spec.method)
-    method = cls(cls.Config(**spec.method_config), proto)
+    method = cls(cls.config_from_dict(spec.method_config), proto)
     _log(cell_dir, f"start {spec.label} on {device}")
+    training: dict[str, Any] = {"train_s": 0.0}
+    if cls.trainable:
+        from bench.train import Trainer  # only learned cells pay for the training machinery
+
+        train, valid = (load_pairs(card, split, proto, store.cache_dir, profile.max_items[split])
+                        for split in ("train", "valid"))
+        trainer = Trainer(method.config.train, cell_dir, spec.rng_seed, device, log=lambda m: _log(cell_dir, m))
+        training = dataclasses.asdict(trainer.fit(method, train, valid))
 
     t0 = time.perf_counter()
-    estimates = [enhance_signal(method, lr, proto.scale, chunk=int(CHUNK_S * proto.low_sr),
-                                overlap=int(OVERLAP_S * proto.low_sr), device=device) for lr in test.lr]
+    estimates = [enhance_file(method, lr, proto, device) for lr in test.lr]
     infer_s = time.perf_counter() - t0
     audio_s = sum(len(hr) for hr in test.hr) / proto.target_sr
     for item_id, hr, est in zip(test.ids, test.hr, estimates):
@@ -119,7 +124,7 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
         mean, lo, hi = metrics.bootstrap_ci(files[name].to_numpy(), seed=spec.rng_seed)
         summary[name] = {"mean": mean, "lo": lo, "hi": hi}
     return {"metrics": summary, "n_files": len(test), "metric_errors": int((files["error"] != "").sum()),
-            "params": method.num_parameters(), "train_s": 0.0, "infer_s": infer_s,
+            "params": method.num_parameters(), **training, "infer_s": infer_s,
             "infer_rtf": infer_s / audio_s}
 
 

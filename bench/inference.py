@@ -4,7 +4,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from bench.spec import Protocol
 from methods.base import Method
+
+# Files are enhanced in chunks of this many seconds (at the low rate), overlapping by OVERLAP_S,
+# so memory stays bounded whatever the file length.
+CHUNK_S = 8.0
+OVERLAP_S = 0.5
 
 
 def _crossfade_weights(length: int, fade: int, first: bool, last: bool) -> np.ndarray:
@@ -47,3 +53,9 @@ def enhance_signal(method: Method, lr: np.ndarray, scale: int, *, chunk: int, ov
             out[s * scale:(s + chunk) * scale] += w * est
             weight[s * scale:(s + chunk) * scale] += w
     return (out / weight).astype(np.float32)
+
+
+def enhance_file(method: Method, lr: np.ndarray, protocol: Protocol, device: str = "cpu") -> np.ndarray:
+    """(T_low,) at protocol.low_sr -> (T_low * R,) at protocol.target_sr, in the standard chunks."""
+    return enhance_signal(method, lr, protocol.scale, chunk=int(CHUNK_S * protocol.low_sr),
+                          overlap=int(OVERLAP_S * protocol.low_sr), device=device)

@@ -123,7 +123,7 @@ def record_row(record: dict[str, Any]) -> dict[str, Any]:
     }
     for name, agg in (record.get("metrics") or {}).items():
         row[name], row[f"{name}_lo"], row[f"{name}_hi"] = agg["mean"], agg["lo"], agg["hi"]
-    for name in ("params", "train_s", "infer_rtf", "n_files", "wall_s", "steps_per_s"):
+    for name in ("params", "train_s", "infer_rtf", "n_files", "wall_s", "steps_per_s", "best_valid_lsd", "best_step"):
         if name in record:
             row[name] = record[name]
     return row

@@ -13,6 +13,7 @@ from bench.progress import Progress
 from bench.spec import CellSpec
 
 EXECUTORS = ("local", "ray")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 class Executor(Protocol):
@@ -20,10 +21,18 @@ class Executor(Protocol):
         """Run every cell; return their records in completion order."""
 
 
-def cell_resources(spec: CellSpec) -> dict[str, float]:
+def cell_resources(spec: CellSpec, device: str = "auto") -> dict[str, float]:
+    """CPUs and GPUs one cell asks for: the method's wish for its profile, unless `--device` overrides
+    (cpu: never a GPU; cuda: one GPU for every learned cell)."""
     from methods import load_method_class
 
-    return load_method_class(spec.method).resources(spec.profile)
+    cls = load_method_class(spec.method)
+    need = dict(cls.resources(spec.profile))
+    if device == "cpu":
+        need["num_gpus"] = 0
+    elif device == "cuda" and cls.trainable:
+        need["num_gpus"] = max(need["num_gpus"], 1)
+    return need
 
 
 def infeasible_record(spec: CellSpec, reason: str) -> dict[str, Any]:
@@ -36,9 +45,10 @@ def make_executor(name: str, **options: Any) -> Executor:
     if name == "local":
         from bench.executors.local import LocalExecutor
 
-        return LocalExecutor(num_cpus=options.get("num_cpus"))
+        return LocalExecutor(num_cpus=options.get("num_cpus"), device=options.get("device", "auto"))
     if name == "ray":
         from bench.executors.ray import RayExecutor
 
-        return RayExecutor(address=options.get("ray_address"), num_cpus=options.get("num_cpus"))
+        return RayExecutor(address=options.get("ray_address"), num_cpus=options.get("num_cpus"),
+                           device=options.get("device", "auto"))
     raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

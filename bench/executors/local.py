@@ -14,14 +14,15 @@ from bench.store import Store
 
 
 class LocalExecutor:
-    def __init__(self, num_cpus: int | None = None) -> None:
+    def __init__(self, num_cpus: int | None = None, device: str = "auto") -> None:
         self.num_cpus = num_cpus or os.cpu_count() or 1
+        self.device = device
 
     def run(self, specs: list[CellSpec], results_root: str, progress: Progress) -> list[dict[str, Any]]:
         store, records = Store(results_root), []
         gpus = torch.cuda.device_count()
         for spec in specs:
-            need = cell_resources(spec)
+            need = cell_resources(spec, self.device)
             if need["num_gpus"] > gpus:
                 record = infeasible_record(spec, f"needs {need['num_gpus']:g} GPU(s) but this machine has {gpus}: "
                                                  "use --profile quick, or run where a GPU exists")

@@ -28,9 +28,10 @@ def _cell_task(spec_dict: dict[str, Any], results_root: str, num_threads: int, d
 
 
 class RayExecutor:
-    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, device: str = "auto") -> None:
         self.address = address
         self.num_cpus = num_cpus or os.cpu_count() or 1
+        self.device = device
 
     def _init(self):
         import ray
@@ -56,7 +57,7 @@ class RayExecutor:
             task = ray.remote(_cell_task)
             pending: dict[Any, tuple[CellSpec, dict[str, float]]] = {}
             for spec in specs:
-                need = cell_resources(spec)
+                need = cell_resources(spec, self.device)
                 if need["num_gpus"] > gpus or need["num_cpus"] > cpus:
                     record = infeasible_record(
                         spec, f"needs {need['num_cpus']:g} CPU(s) and {need['num_gpus']:g} GPU(s); the Ray cluster "
