@@ -1,4 +1,4 @@
-"""`python -m bench`: run, leaderboard, list."""
+"""`python -m bench`: run, leaderboard, enhance, list."""
 from __future__ import annotations
 
 import argparse
@@ -31,10 +31,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="target (HR) rate for every scale; default: the seed paper's (R=2,4: 16 kHz, R=6: 24 kHz)")
     run.add_argument("--lowpass", default="cheby1", choices=LOWPASS_KINDS, help="anti-alias filter (default cheby1)")
     run.add_argument("--retry-failed", action="store_true", help="re-run cells whose record says failed")
+    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                     help="auto: CUDA for cells granted a GPU (the paper profile asks one per learned cell), else CPU")
     _add_store_args(run)
 
     board = sub.add_parser("leaderboard", help="rebuild the leaderboard from the results folder alone")
     _add_store_args(board)
+
+    enh = sub.add_parser("enhance", help="super-resolve your own audio file with a finished cell")
+    enh.add_argument("--input", required=True, help="audio file to enhance (any rate/format soundfile reads)")
+    enh.add_argument("--output", required=True, help="where to write the result (.wav or .flac), at the cell's target rate")
+    enh.add_argument("--cell", default=None, help="cell key (see results/results.csv)")
+    enh.add_argument("--method", default=None, help="with --dataset and --scale: pick the finished cell")
+    enh.add_argument("--dataset", default=None)
+    enh.add_argument("--scale", type=int, default=None)
+    enh.add_argument("--profile", default=None, choices=PROFILES, help="narrow --method/--dataset/--scale")
+    enh.add_argument("--results", default="results", help="results folder (default: results/)")
+    enh.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 
     lst = sub.add_parser("list", help="list registered methods or datasets")
     lst.add_argument("what", choices=("methods", "datasets"))
@@ -72,13 +85,32 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare_data(specs, store, profile) -> None:
+    """Prepare each (dataset, split, protocol) once in the driver, so parallel cells never race to
+    make the same cache. A failure here is left for the cells to report, one record each."""
+    from bench.data import load_card, load_pairs
+    from methods import load_method_class
+
+    needed = {}
+    for s in specs:
+        splits = ("train", "valid", "test") if load_method_class(s.method).trainable else ("test",)
+        for split in splits:
+            needed[(s.dataset, split, s.protocol)] = None
+    for dataset, split, proto in needed:
+        try:
+            load_pairs(load_card(dataset), split, proto, store.cache_dir, profile.max_items[split])
+        except Exception as exc:  # noqa: BLE001 - reported by every cell that needs this data
+            print(f"warning: preparing {dataset}/{split} for {proto.describe()} failed: {exc}", file=sys.stderr)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from bench.plan import plan_cells, triage
 
     specs = plan_cells(args.methods, args.datasets, args.scales, args.profile, args.seed, args.target_sr,
                        args.lowpass)  # validates everything before a byte is written
+    if args.device == "cuda" and not args.ray_address:
+        _resolve_device("cuda")  # fail before anything is written; a cluster is checked by its executor
 
-    from bench.data import load_card, load_pairs
     from bench.executors import make_executor
     from bench.leaderboard import build_leaderboard
     from bench.profiles import PROFILES as RUN_PROFILES
@@ -92,12 +124,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"(kept; --retry-failed re-runs them), {len(plan.todo)} to run", file=sys.stderr)
     records = list(plan.cached) + list(plan.failed)
     if plan.todo:
-        # Prepare each (dataset, protocol) once in the driver so parallel cells never race to make it.
-        max_test = RUN_PROFILES[args.profile].max_items["test"]
-        for dataset, proto in dict.fromkeys((s.dataset, s.protocol) for s in plan.todo):
-            load_pairs(load_card(dataset), "test", proto, store.cache_dir, max_test)
-        executor = make_executor(args.executor, ray_address=args.ray_address, num_cpus=args.num_cpus)
-        progress = Progress(len(plan.todo))
+        _prepare_data(plan.todo, store, RUN_PROFILES[args.profile])
+        executor = make_executor(args.executor, ray_address=args.ray_address, num_cpus=args.num_cpus,
+                                 device=args.device)
+        progress = Progress(len(plan.todo), [store.cell_dir(s.key) for s in plan.todo])
         try:
             records += executor.run(plan.todo, str(store.root), progress)
         finally:
@@ -117,9 +147,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SpecError("--device cuda, but this machine has no usable CUDA GPU (torch.cuda.is_available() "
+                        "is False): use --device auto or cpu")
+    return device
+
+
+def _cmd_enhance(args: argparse.Namespace) -> int:
+    from bench.enhance import enhance_user_file, find_cell
+    from bench.store import Store
+
+    store = Store(args.results)
+    record = find_cell(store, args.cell, args.method, args.dataset, args.scale, args.profile)
+    done = enhance_user_file(store, record, Path(args.input), Path(args.output), _resolve_device(args.device))
+    print(f"wrote {args.output}: {done['seconds']:.2f} s at {done['out_sr']} Hz "
+          f"({done['method']}, cell {done['cell']}, input {done['in_sr']} Hz -> {done['low_sr']} Hz)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": _cmd_run, "leaderboard": _cmd_leaderboard, "list": _cmd_list}
+    commands = {"run": _cmd_run, "leaderboard": _cmd_leaderboard, "list": _cmd_list, "enhance": _cmd_enhance}
     try:
         return commands[args.command](args)
     except SpecError as exc:
