@@ -173,6 +173,10 @@ class Trainer:
         method.to(self.device)
         optimizers = method.configure_optimizers()
         opt = OptimizerSet(optimizers, cfg.grad_clip)
+        # The schedule scales each optimiser's own LR (a method may give its optimisers different ones).
+        param_groups = [g for o in optimizers.values() for g in o.param_groups]
+        for group in param_groups:
+            group.setdefault("base_lr", group["lr"])
         ema = EMA(method, cfg.ema_decay) if cfg.ema_decay else None
         sampler = PairSampler(train, proto.scale, cfg.crop_seconds, proto.target_sr, cfg.batch_size, self.seed)
         start, train_s = 0, 0.0
@@ -205,9 +209,8 @@ class Trainer:
         try:
             for step in range(start, cfg.steps):
                 t0 = time.perf_counter()
-                for o in optimizers.values():
-                    for group in o.param_groups:
-                        group["lr"] = cfg.lr * lr_factor(cfg, step)
+                for group in param_groups:
+                    group["lr"] = group["base_lr"] * lr_factor(cfg, step)
                 method.train_mode(True)
                 opt.step_index = step
                 with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp):
@@ -221,7 +224,7 @@ class Trainer:
                 train_s += time.perf_counter() - t0
                 if step == 0:
                     writer.writerow(["step", "lr", "seconds", *values])
-                writer.writerow([step, cfg.lr * lr_factor(cfg, step), f"{train_s:.3f}",
+                writer.writerow([step, param_groups[0]["lr"], f"{train_s:.3f}",
                                  *(f"{v:.6g}" for v in values.values())])
                 done = step + 1
                 if done % cfg.valid_every == 0 or done == cfg.steps:
