@@ -29,6 +29,14 @@ ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
 # NU-Wave 2 test protocol: Chebyshev type I, order 8, 0.05 dB pass-band ripple.
 CHEBY1_ORDER = 8
 CHEBY1_RIPPLE_DB = 0.05
+# Filter-robustness alternatives (issue 7): order 8, cut at the low-rate Nyquist, zero-phase like cheby1.
+# butter: maximally flat, -3 dB at the cut-off per pass (-6 dB after filtfilt). bessel: magnitude-
+# normalised (-3 dB at the cut-off), the gentlest: it droops in the pass band (-0.23 dB round trip at a
+# quarter of the cut-off) and lets the most through above it, which is why it is in the set.
+# ellip: 0.05 dB ripple, 80 dB stop band, the steepest transition.
+ALT_ORDER = 8
+ELLIP_RIPPLE_DB, ELLIP_STOP_DB = 0.05, 80.0
+GENTLE_LOWPASS = ("bessel",)  # not flat to 1 % a quarter-way to the cut-off; the others are
 # The bin-zeroing low-pass's STFT (NU-Wave style).
 STFT_N_FFT = 2048
 STFT_HOP = 512
@@ -110,11 +118,24 @@ def _sinc_decimate(x: np.ndarray, scale: int) -> np.ndarray:
     return scipy.signal.resample_poly(x, 1, scale, axis=-1)
 
 
+def _iir_zero_phase(design: Callable[[float], np.ndarray], x: np.ndarray, scale: int) -> np.ndarray:
+    return scipy.signal.sosfiltfilt(design(1.0 / scale), x, axis=-1)[..., ::scale]
+
+
+_butter = partial(_iir_zero_phase, lambda wn: scipy.signal.butter(ALT_ORDER, wn, output="sos"))
+_bessel = partial(_iir_zero_phase, lambda wn: scipy.signal.bessel(ALT_ORDER, wn, norm="mag", output="sos"))
+_ellip = partial(_iir_zero_phase,
+                 lambda wn: scipy.signal.ellip(ALT_ORDER, ELLIP_RIPPLE_DB, ELLIP_STOP_DB, wn, output="sos"))
+
+
 _LOWPASS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "cheby1": _cheby1,
     "decimate": _decimate,
     "stft": _stft_zeroing,
     "sinc": _sinc_decimate,
+    "butter": _butter,
+    "bessel": _bessel,
+    "ellip": _ellip,
 }
 
 

@@ -2,23 +2,24 @@
 
 HR = corpus audio resampled to the protocol's target rate, trimmed to a multiple of R;
 LR = bench.degrade.degrade(HR) at the low rate. The cache lives under <results>/.cache/pairs and is
-keyed by the card, the protocol, the limit and the source of the code that makes the data, so a
-changed card, filter or generator never reuses stale data.
+keyed by the card, the protocol, the limit and the source of the code that makes the data, and for
+real corpora by a fingerprint of the split's files (paths, sizes, modification times) and the files
+`prepare --skip-bad` left out, so a changed card, filter, generator or data folder never reuses
+stale data.
 """
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from bench.audio import check_audio, resample
-from bench.data.cards import DatasetCard
-from bench.data.corpus import load_items
+from bench.audio import AudioError, check_audio, resample
+from bench.data.cards import DatasetCard, dataset_slug
+from bench.data.corpus import fingerprint, load_items
 from bench.degrade import degrade
-from bench.spec import Protocol, SpecError, content_key
+from bench.spec import Protocol, SpecError, content_key, source_hash
 from bench.store import atomic_write
 
 _BENCH_DIR = Path(__file__).resolve().parents[1]
@@ -27,10 +28,12 @@ _BENCH_DIR = Path(__file__).resolve().parents[1]
 @lru_cache(maxsize=1)
 def _data_code_hash() -> str:
     """Hash of every source file that shapes prepared data (adapters, generators, degradation)."""
-    digest = hashlib.sha256()
-    for path in sorted((_BENCH_DIR / "data").glob("*.py")) + [_BENCH_DIR / "degrade.py", _BENCH_DIR / "audio.py"]:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return source_hash(sorted((_BENCH_DIR / "data").glob("*.py")) + [_BENCH_DIR / "degrade.py", _BENCH_DIR / "audio.py"])
+
+
+def data_hash(card: DatasetCard) -> str:
+    """Names a corpus' data for cell keys: its card (split rules, trimming, ...) and the data code."""
+    return content_key([_data_code_hash(), card.raw])
 
 
 @dataclass
@@ -47,6 +50,13 @@ class Pairs:
 
 
 def check_rates(card: DatasetCard, protocol: Protocol) -> None:
+    """Can `card` serve `protocol`? A real corpus needs its data root (SpecError naming the flag and
+    the environment variable otherwise) and a nominal rate of at least the target rate; each file's
+    own rate is checked again when it is read."""
+    if card.real:
+        from bench.data.sources import resolve_root
+
+        resolve_root(card)
     if card.native_sr < protocol.target_sr:
         raise SpecError(
             f"dataset {card.name!r} is recorded at {card.native_sr} Hz, below the target rate "
@@ -54,13 +64,22 @@ def check_rates(card: DatasetCard, protocol: Protocol) -> None:
         )
 
 
-def _prepare(card: DatasetCard, split: str, protocol: Protocol, max_items: int | None) -> Pairs:
+def _prepare(card: DatasetCard, split: str, protocol: Protocol, max_items: int | None,
+             exclude: frozenset[str]) -> Pairs:
     check_rates(card, protocol)
     ids, labels, hrs, lrs = [], [], [], []
-    for item in load_items(card, split, max_items):
-        hr = resample(item.audio, card.native_sr, protocol.target_sr)
+    for item in load_items(card, split, max_items, exclude):
+        sr = item.sr or card.native_sr
+        what = f"{card.name} item {item.id}" + (f" (from {item.source})" if item.source else "")
+        if sr < protocol.target_sr:
+            raise AudioError(f"{what} is at {sr} Hz, below the target rate {protocol.target_sr} Hz of "
+                             f"R={protocol.scale}: remove the file, or pick a --target-sr of at most {sr}")
+        hr = resample(item.audio, sr, protocol.target_sr)
         hr = hr[: len(hr) - len(hr) % protocol.scale]
-        check_audio(hr, f"{card.name} item {item.id}")
+        if len(hr) < 2 * protocol.scale:
+            raise AudioError(f"{what} is {len(item.audio)} samples long, too short to make an LR/HR pair: "
+                             "remove it")
+        check_audio(hr, what)
         ids.append(item.id)
         labels.append(item.label)
         hrs.append(hr)
@@ -78,20 +97,45 @@ def _save(path: Path, pairs: Pairs) -> None:
 
 
 def _load(path: Path) -> Pairs:
-    with np.load(path, allow_pickle=False) as z:
-        hr = np.split(z["hr"], np.cumsum(z["hr_len"])[:-1])
-        lr = np.split(z["lr"], np.cumsum(z["lr_len"])[:-1])
-        return Pairs([str(i) for i in z["ids"]], [str(l) or None for l in z["labels"]], hr, lr)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            hr = np.split(z["hr"], np.cumsum(z["hr_len"])[:-1])
+            lr = np.split(z["lr"], np.cumsum(z["lr_len"])[:-1])
+            return Pairs([str(i) for i in z["ids"]], [str(l) or None for l in z["labels"]], hr, lr)
+    except Exception as exc:  # noqa: BLE001 - truncated/overwritten cache file: say which, and the fix
+        raise AudioError(f"prepared pairs file {path} is corrupt ({type(exc).__name__}: {exc}): it is derived "
+                         "data; delete it and run again") from exc
+
+
+def pairs_path(card: DatasetCard, split: str, protocol: Protocol, cache_dir: Path,
+               max_items: int | None = None) -> Path:
+    """Where the pairs of (card, split, protocol, limit) are cached: the name carries everything that
+    shapes them (see the module docstring)."""
+    from bench.data.manifest import skipped_files
+
+    exclude = skipped_files(card, cache_dir) if card.real else frozenset()
+    extra = [fingerprint(card, split, exclude), sorted(exclude)] if card.real else []
+    key = content_key([_data_code_hash(), card.raw, split, protocol.scale, protocol.target_sr,
+                       protocol.lowpass, max_items, *extra])
+    return Path(cache_dir) / "pairs" / f"{dataset_slug(card.name)}-{split}-R{protocol.scale}-{key}.npz"
 
 
 def load_pairs(card: DatasetCard, split: str, protocol: Protocol, cache_dir: Path,
                max_items: int | None = None) -> Pairs:
-    """Pairs of `split` for `protocol`, from the cache when prepared before."""
-    key = content_key([_data_code_hash(), card.raw, split, protocol.scale, protocol.target_sr,
-                       protocol.lowpass, max_items])
-    path = Path(cache_dir) / "pairs" / f"{card.name}-{split}-R{protocol.scale}-{key}.npz"
+    """Pairs of `split` for `protocol`, from the cache when prepared before. Real-corpus files that
+    `python -m bench prepare --skip-bad` recorded as skipped (in the manifest) are left out."""
+    path = pairs_path(card, split, protocol, cache_dir, max_items)
     if path.is_file():
         return _load(path)
-    pairs = _prepare(card, split, protocol, max_items)
+    from bench.data.manifest import skipped_files
+
+    pairs = _prepare(card, split, protocol, max_items, skipped_files(card, cache_dir) if card.real else frozenset())
     _save(path, pairs)
     return pairs
+
+
+def robustness_pairs(card: DatasetCard, split: str, protocol: Protocol, lowpasses: list[str], cache_dir: Path,
+                     max_items: int | None = None) -> dict[str, Pairs]:
+    """Filter robustness: the pairs of `split` degraded with each of `lowpasses` (same HR, same items),
+    e.g. to evaluate a model trained with `protocol.lowpass` on LR made by other anti-alias filters."""
+    return {lp: load_pairs(card, split, replace(protocol, lowpass=lp), cache_dir, max_items) for lp in lowpasses}

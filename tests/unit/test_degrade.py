@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from bench.degrade import cutoff_bin, degrade, upsample
+from bench.degrade import GENTLE_LOWPASS, cutoff_bin, degrade, upsample
 from bench.spec import LOWPASS_KINDS, UPSAMPLER_KINDS, Protocol
 from methods.baselines.interp import Linear, Sinc, Spline
 
+# Filters flat to ~1 % well inside the pass band (bessel droops by design: tested in test_corpora_real.py).
+FLAT_LOWPASS = [k for k in LOWPASS_KINDS if k not in GENTLE_LOWPASS]
 # (R, target rate): the seed paper's three settings.
 SETTINGS = [(2, 16000), (4, 16000), (6, 24000)]
 
@@ -33,7 +35,7 @@ def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
     return float(10 * np.log10(np.sum(ref ** 2) / np.sum((ref - est) ** 2)))
 
 
-@pytest.mark.parametrize("kind", LOWPASS_KINDS)
+@pytest.mark.parametrize("kind", FLAT_LOWPASS)
 @pytest.mark.parametrize("scale,sr", SETTINGS)
 def test_lowpass_passes_a_low_tone_at_unit_gain(kind: str, scale: int, sr: int) -> None:
     low_sr = sr // scale
@@ -63,7 +65,7 @@ def test_degrade_is_batched_over_leading_dims_and_keeps_float32(kind: str) -> No
     np.testing.assert_allclose(lr[1, 2], degrade(hr[1, 2], 4, kind), atol=1e-6)
 
 
-@pytest.mark.parametrize("kind", LOWPASS_KINDS)
+@pytest.mark.parametrize("kind", FLAT_LOWPASS)
 def test_degrade_keeps_hr_samples_0_r_2r_without_delay(kind: str) -> None:
     # A pass-band tone (32 HR samples a period) comes through zero-phase at ~unit gain, so LR sample n
     # matches HR sample 4n; a one-sample shift would miss by ~0.2.
