@@ -1,12 +1,13 @@
-"""Objective metrics for audio super-resolution: SNR, LSD (+ high/low band), SI-SDR.
+"""Objective metrics for audio super-resolution: SNR, LSD under three named conventions (+ high/low
+band and per-band LSD), SI-SDR, and PESQ / STOI when their optional packages are installed.
 
-All metrics take an estimate ``est`` and a reference ``ref`` of the same shape, as numpy arrays or
-torch tensors, shaped ``(T,)``, ``(B, T)`` or ``(B, 1, T)`` (the channel dim is squeezed), and return
-one value per item as a float64 numpy array of shape ``(B,)`` (``(1,)`` for 1-D input). The work is
-done in torch, in float64 (log-spectral differences of near-equal spectra and SNRs of near-equal
-signals need the precision), vectorised over the batch; spectra are made a block of frames at a
-time so that the working set stays in cache and memory stays bounded for long files. A torch input
-is scored on its own device; mixed devices are moved to ``ref``'s.
+All tensor metrics take an estimate ``est`` and a reference ``ref`` of the same shape, as numpy
+arrays or torch tensors, shaped ``(T,)``, ``(B, T)`` or ``(B, 1, T)`` (the channel dim is squeezed),
+and return one value per item as a float64 numpy array of shape ``(B,)`` (``(1,)`` for 1-D input).
+The work is done in torch, in float64 (log-spectral differences of near-equal spectra and SNRs of
+near-equal signals need the precision), vectorised over the batch; spectra are made a block of
+frames at a time so that the working set stays in cache and memory stays bounded for long files.
+A torch input is scored on its own device; mixed devices are moved to ``ref``'s.
 
 Conventions (these are what the leaderboard pages state):
 
@@ -16,21 +17,45 @@ SNR
     undefined and gives ``NaN`` whatever ``est`` is: NaN is what the harness reports for a metric
     that cannot be computed, and it keeps silence from posing as a -inf "result".
 
-LSD, convention ``nuwave`` (NU-Wave / NU-Wave 2 evaluation code)
+LSD, convention ``nuwave`` (the default; NU-Wave / NU-Wave 2 evaluation code; column ``lsd``)
     STFT with ``n_fft=2048``, ``hop=512``, ``win_length=2048``, periodic Hann window,
     ``center=True`` with reflect padding; power ``P = |X|^2``; ``L = log10(max(P, 1e-8))``.
     Per frame ``sqrt(mean_k (L_ref - L_est)^2)`` over frequency bins ``k``, then the mean over frames
     gives the item's value. The STFT is independent of the sample rate, so at 16 kHz and at 48 kHz
     a bin spans different bandwidths; the numbers are comparable within a rate only. Two silent
     signals give LSD 0 (both clamp to 1e-8). Reflect padding needs at least ``n_fft // 2 + 1 = 1025``
-    samples: shorter items raise ``ValueError``. Other published conventions (``kuleshov``: natural
-    log, time mean first; ``ssr_eval``: rate-scaled n_fft, magnitudes, eps 1e-12) differ by about 2x
-    and are not implemented.
+    samples: shorter items raise ``ValueError``.
 
-LSD-HF / LSD-LF (NU-Wave 2 split)
+LSD, convention ``kuleshov`` (TFiLM / AudioUNet code, ``compute_log_distortion``; column ``lsd_kuleshov``)
+    The same STFT (that code calls ``librosa.stft(x, 2048)``: hop ``n_fft // 4 = 512``, periodic Hann,
+    centred; librosa 0.8, which it pins, pads by reflection). ``L = ln(P + 1e-8)``, *natural* log.
+    Per bin ``sqrt(mean_t (L_ref - L_est)^2 + 1e-8)``, the mean over *time first*, then the mean over
+    bins. Identical signals therefore give ``1e-4``, not 0. Natural log makes values about
+    ``ln 10 = 2.3`` times the log10 ones. Two departures from that code, both stated on the pages:
+    it scores one concatenation of all validation patches while this scores each file (the page
+    then averages files), and it caps the result at 10 (``min(lsd, 10.)``), which is not applied
+    here, as a cap would hide how bad a bad method is.
+
+LSD, convention ``ssr_eval`` (haoheliu/ssr_eval ``AudioMetrics``; column ``lsd_ssr_eval``)
+    At the target rate ``sr``: ``n_fft = int(2048 / (44100 / sr))`` (743 at 16 kHz, 1114 at 24 kHz,
+    2229 at 48 kHz), ``hop = int(sr / 100)`` (10 ms), periodic Hann of length n_fft, centred with
+    reflect padding (librosa before 0.10, which that code used; librosa >= 0.10 pads with zeros).
+    Magnitudes ``M = |X|``; per bin ``log10(M_ref^2 / (M_est + 1e-12)^2 + 1e-12)^2``; per frame the
+    square root of the mean over bins, then the mean over frames. The epsilon sits on the estimate
+    only, so bins where the reference is exactly 0 count as ``(-12)^2``: two digitally silent
+    signals score 12, not 0.
+
+The three differ by about 2x on the same audio; pages always say which one they show.
+
+LSD-HF / LSD-LF (NU-Wave 2 split, ``nuwave`` convention)
     The same per-frame formula restricted to bins ``k >= split`` (HF, the band the low-rate input
     lacks) or ``k < split`` (LF), with ``split = int(1025 * low_sr / target_sr)``, the bin of the
     low-rate Nyquist frequency.
+
+LSD per band (``nuwave`` convention; columns ``lsd_band0`` .. ``lsd_band7``)
+    The same per-frame formula restricted to ``N_BANDS = 8`` equal bands from 0 Hz to the target
+    Nyquist: band ``i`` is bins ``[128 i, 128 (i + 1))``, the last one also holding the Nyquist bin
+    1024, i.e. ``[i, i + 1) * target_sr / 16`` Hz. It shows which band each method gets right.
 
 SI-SDR
     Both signals have their mean removed; ``target = a * ref`` with ``a = <est, ref> / ||ref||^2``;
@@ -38,40 +63,57 @@ SI-SDR
     ``est = c * ref`` (c != 0) gives ``+inf``; a constant reference or a constant estimate (zero
     energy after mean removal: 0/0) gives ``NaN``.
 
+PESQ, STOI (optional: ``pip install -e '.[perceptual]'``, packages ``pesq`` and ``pystoi``)
+    PESQ wide-band (ITU-T P.862.2, MOS-LQO 1.04 .. 4.64) after resampling both signals to 16 kHz
+    (``scipy.signal.resample_poly``); STOI (Taal et al. 2011, 0 .. 1) by ``pystoi`` at the target
+    rate (it resamples to 10 kHz itself). Both are speech measures. A package that is not installed
+    gives no column and the record says "not installed"; a file PESQ cannot score (no utterance
+    found) is NaN with the reason in the error column.
+
 Non-finite input (NaN or inf in either signal) raises ``ValueError`` naming the signal and the
 problem; shape mismatches raise ``ValueError`` naming both shapes.
 
-``bootstrap_ci`` gives the aggregate the leaderboard shows: the mean over files with a percentile
-bootstrap confidence interval.
+``bootstrap_ci`` (from ``bench.stats``) gives the aggregate the leaderboard shows: the mean over files
+with a percentile bootstrap confidence interval.
 """
 from __future__ import annotations
 
-from typing import Union
+import importlib.util
+import math
+from typing import Any, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bench.stats import bootstrap_ci
+
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
-METRIC_NAMES = ("snr", "lsd", "lsd_hf", "lsd_lf", "si_sdr")
+LSD_CONVENTIONS = ("nuwave", "kuleshov", "ssr_eval")
+LSD_COLUMN = {"nuwave": "lsd", "kuleshov": "lsd_kuleshov", "ssr_eval": "lsd_ssr_eval"}
+METRIC_NAMES = ("snr", "lsd", "lsd_hf", "lsd_lf", "si_sdr", "lsd_kuleshov", "lsd_ssr_eval")
+N_BANDS = 8
+BAND_NAMES = tuple(f"lsd_band{i}" for i in range(N_BANDS))
+PERCEPTUAL_NAMES = ("pesq", "stoi")
+PERCEPTUAL_PACKAGES = {"pesq": "pesq", "stoi": "pystoi"}
+NOT_INSTALLED = "not installed (pip install -e '.[perceptual]')"
 
-LSD_CONVENTION = "nuwave"
+LSD_CONVENTION = "nuwave"  # the default
 N_FFT = 2048
 HOP = 512
 N_BINS = N_FFT // 2 + 1
-LOG_POWER_FLOOR = 1e-8
+LOG_POWER_FLOOR = 1e-8     # nuwave: log10(max(P, 1e-8))
+KULESHOV_EPS = 1e-8        # kuleshov: ln(P + 1e-8), and + 1e-8 under the square root
+SSR_EVAL_EPS = 1e-12       # ssr_eval: on the estimate's magnitude and on the ratio
 MIN_LENGTH = N_FFT // 2 + 1  # reflect padding of n_fft // 2 needs strictly more samples than the pad
+PESQ_SR = 16000
 
 # Spectra are computed this many frames (over the whole batch) at a time. Measured on a 2-core CPU
 # (16 x 3 s at 48 kHz): blocks of 32..512 frames run about 3x faster than one STFT of the whole
 # batch, whose hundreds of MB of temporaries miss every cache; memory also stays bounded for
 # long files.
 _FRAMES_PER_BLOCK = 256
-
-# Above this many (bootstrap draws x values) the index matrix is drawn in blocks, so a CI over a
-# very large set of files stays within tens of MB.
-_BOOTSTRAP_BLOCK_ELEMENTS = 1 << 22
 
 
 def _to_batch(x: ArrayLike, what: str, device: torch.device | None) -> torch.Tensor:
@@ -120,11 +162,22 @@ def _prepare(est: ArrayLike, ref: ArrayLike) -> tuple[torch.Tensor, torch.Tensor
     return est_t, ref_t
 
 
-def _check_length(t: torch.Tensor) -> None:
-    if t.shape[-1] < MIN_LENGTH:
+def ssr_eval_stft(sr: int) -> tuple[int, int]:
+    """(n_fft, hop) of the ``ssr_eval`` convention at rate ``sr``, computed exactly as that code does."""
+    if not (isinstance(sr, (int, np.integer)) and sr > 0):
+        raise ValueError(f"the ssr_eval LSD needs the sample rate as a positive integer, got sr={sr!r}")
+    n_fft, hop = int(2048 / (44100 / sr)), int(sr / 100)
+    if n_fft < 2 or hop < 1:
+        raise ValueError(f"sr={sr} is too low for the ssr_eval LSD (n_fft={n_fft}, hop={hop})")
+    return n_fft, hop
+
+
+def _check_length(t: torch.Tensor, n_fft: int, convention: str) -> None:
+    need = n_fft // 2 + 1
+    if t.shape[-1] < need:
         raise ValueError(
-            f"signals have {t.shape[-1]} samples; LSD ({LSD_CONVENTION}: n_fft={N_FFT}, center=True, "
-            f"reflect padding) needs at least {MIN_LENGTH} samples"
+            f"signals have {t.shape[-1]} samples; LSD ({convention}: n_fft={n_fft}, center=True, "
+            f"reflect padding) needs at least {need} samples"
         )
 
 
@@ -140,44 +193,87 @@ def _split_bin(low_sr: int, target_sr: int) -> int:
     return split
 
 
-def _frames(x: torch.Tensor) -> torch.Tensor:
-    """Reflect-pad n_fft//2 each side and frame (a strided view): (B, T) -> (B, 1 + T // HOP, N_FFT)."""
-    padded = F.pad(x.unsqueeze(1), (N_FFT // 2, N_FFT // 2), mode="reflect").squeeze(1)
-    return padded.unfold(-1, N_FFT, HOP)
+def band_bins(n_bands: int = N_BANDS) -> list[int]:
+    """Bin edges of ``n_bands`` equal bands of the 2048-point STFT: [0, 1024/n, ..., 1025] (Nyquist in the last)."""
+    if not 1 <= n_bands <= N_FFT // 2:
+        raise ValueError(f"n_bands must be in 1..{N_FFT // 2}, got {n_bands}")
+    return [round(i * (N_FFT // 2) / n_bands) for i in range(n_bands)] + [N_BINS]
+
+
+def band_edges_hz(target_sr: int, n_bands: int = N_BANDS) -> list[float]:
+    """Frequency edges (Hz) of the bands of ``band_bins``: [0, sr/(2n), ..., sr/2]."""
+    return [b * target_sr / N_FFT for b in band_bins(n_bands)[:-1]] + [target_sr / 2]
+
+
+def _frames(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Reflect-pad n_fft//2 each side and frame (a strided view): (B, T) -> (B, frames, n_fft)."""
+    padded = F.pad(x.unsqueeze(1), (n_fft // 2, n_fft // 2), mode="reflect").squeeze(1)
+    return padded.unfold(-1, n_fft, hop)
 
 
 def _power(frames: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """max(|rfft(frame * window)|^2, 1e-8): (B, M, N_FFT) -> (B, M, N_BINS)."""
+    """|rfft(frame * window)|^2: (B, M, n_fft) -> (B, M, n_fft // 2 + 1)."""
     ri = torch.view_as_real(torch.fft.rfft(frames * window))
     # real^2 + imag^2 avoids the sqrt that |X| would compute and then undo.
-    return (ri[..., 0].square() + ri[..., 1].square()).clamp_(min=LOG_POWER_FLOOR)
+    return ri[..., 0].square() + ri[..., 1].square()
 
 
-def _band_sq_sums(est: torch.Tensor, ref: torch.Tensor, split: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per frame, sum over bins of (log10 P_ref - log10 P_est)^2 below and from ``split``.
+def _blocks(n_frames: int, batch: int):
+    step = max(1, _FRAMES_PER_BLOCK // batch)
+    return (slice(start, start + step) for start in range(0, n_frames, step))
 
-    (B, T) x 2 -> (low, high), each (B, 1 + T // HOP). This is the STFT of the convention
-    (``torch.stft(center=True, pad_mode="reflect")`` computes the same frames), done by hand so that
-    the spectra are made ``_FRAMES_PER_BLOCK`` frames at a time.
+
+def _nuwave_pass(est: torch.Tensor, ref: torch.Tensor, edges: list[int], kuleshov: bool
+                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One pass over the 2048-point STFT of both signals.
+
+    Returns the per-frame sums of (log10 P_ref - log10 P_est)^2 (clamped at 1e-8) over each bin range
+    [edges[j], edges[j+1]) as (B, frames, len(edges) - 1), and, if ``kuleshov``, the per-bin sums
+    over frames of (ln(P_ref + 1e-8) - ln(P_est + 1e-8))^2 as (B, N_BINS). This is the STFT of the
+    convention (``torch.stft(center=True, pad_mode="reflect")`` computes the same frames), done by
+    hand so that the spectra are made ``_FRAMES_PER_BLOCK`` frames at a time.
     """
-    _check_length(ref)
+    _check_length(ref, N_FFT, "nuwave")
     window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float64, device=ref.device)
-    est_frames, ref_frames = _frames(est), _frames(ref)
-    n_frames = ref_frames.shape[1]
-    step = max(1, _FRAMES_PER_BLOCK // ref.shape[0])
-    low, high = [], []
-    for start in range(0, n_frames, step):
-        block = slice(start, start + step)
+    est_frames, ref_frames = _frames(est, N_FFT, HOP), _frames(ref, N_FFT, HOP)
+    ranges = list(zip(edges[:-1], edges[1:]))
+    sums, per_bin = [], None
+    for block in _blocks(ref_frames.shape[1], ref.shape[0]):
+        p_ref = _power(ref_frames[:, block], window)
+        p_est = _power(est_frames[:, block], window)
+        if kuleshov:
+            d = (p_ref + KULESHOV_EPS).div_(p_est + KULESHOV_EPS).log_().square_().sum(dim=1)
+            per_bin = d if per_bin is None else per_bin.add_(d)
         # log10 of the ratio of clamped powers: one log instead of two (about 20% of the time).
-        sq = _power(ref_frames[:, block], window).div_(_power(est_frames[:, block], window)).log10_().square_()
-        low.append(sq[..., :split].sum(-1))
-        high.append(sq[..., split:].sum(-1))
-    return torch.cat(low, dim=1), torch.cat(high, dim=1)
+        sq = p_ref.clamp_(min=LOG_POWER_FLOOR).div_(p_est.clamp_(min=LOG_POWER_FLOOR)).log10_().square_()
+        sums.append(torch.stack([sq[..., lo:hi].sum(-1) for lo, hi in ranges], dim=-1))
+    return torch.cat(sums, dim=1), per_bin
 
 
-def _lsd_from_sums(sums: torch.Tensor, n_bins: int) -> torch.Tensor:
-    """(B, frames) per-frame sums over ``n_bins`` bins -> (B,): sqrt of the bin mean, then mean over frames."""
-    return (sums / n_bins).sqrt().mean(dim=-1)
+def _range_lsd(sums: torch.Tensor, edges: list[int], lo: int, hi: int) -> torch.Tensor:
+    """LSD over bins [lo, hi) from per-range sums (B, frames, R) whose ranges tile the axis at ``edges``."""
+    cols = [j for j, (a, b) in enumerate(zip(edges[:-1], edges[1:])) if lo <= a and b <= hi]
+    assert cols and edges[cols[0]] == lo and edges[cols[-1] + 1] == hi, (edges, lo, hi)
+    return (sums[..., cols].sum(-1) / (hi - lo)).sqrt().mean(dim=-1)
+
+
+def _kuleshov_from_bins(per_bin: torch.Tensor, n_frames: int) -> torch.Tensor:
+    """(B, N_BINS) per-bin sums over frames -> (B,): sqrt(time mean + 1e-8) per bin, then the bin mean."""
+    return (per_bin / n_frames + KULESHOV_EPS).sqrt().mean(dim=-1)
+
+
+def _ssr_eval(est: torch.Tensor, ref: torch.Tensor, sr: int) -> torch.Tensor:
+    n_fft, hop = ssr_eval_stft(sr)
+    _check_length(ref, n_fft, f"ssr_eval at {sr} Hz")
+    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64, device=ref.device)
+    est_frames, ref_frames = _frames(est, n_fft, hop), _frames(ref, n_fft, hop)
+    per_frame = []
+    for block in _blocks(ref_frames.shape[1], ref.shape[0]):
+        p_ref = _power(ref_frames[:, block], window)
+        m_est = _power(est_frames[:, block], window).sqrt_()
+        d = p_ref.div_(m_est.add_(SSR_EVAL_EPS).square_()).add_(SSR_EVAL_EPS).log10_().square_()
+        per_frame.append(d.mean(dim=-1).sqrt_())
+    return torch.cat(per_frame, dim=1).mean(dim=-1)
 
 
 def _snr(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
@@ -211,26 +307,50 @@ def snr(est: ArrayLike, ref: ArrayLike) -> np.ndarray:
 
 
 @torch.inference_mode()
-def lsd(est: ArrayLike, ref: ArrayLike) -> np.ndarray:
-    """Log-spectral distance (``nuwave`` convention, all 1025 bins) per item. -> (B,)."""
-    low, high = _band_sq_sums(*_prepare(est, ref), split=0)
-    return _out(_lsd_from_sums(low + high, N_BINS))
+def lsd(est: ArrayLike, ref: ArrayLike, convention: str = LSD_CONVENTION, sr: int | None = None) -> np.ndarray:
+    """Log-spectral distance per item under a named convention (all bins). -> (B,).
+
+    ``convention`` is one of LSD_CONVENTIONS; ``ssr_eval`` needs the sample rate ``sr`` (its STFT
+    scales with the rate), the others ignore it.
+    """
+    if convention not in LSD_CONVENTIONS:
+        raise ValueError(f"unknown LSD convention {convention!r}; choose one of {', '.join(LSD_CONVENTIONS)}")
+    est_t, ref_t = _prepare(est, ref)
+    if convention == "ssr_eval":
+        if sr is None:
+            raise ValueError("the ssr_eval LSD convention needs the sample rate: lsd(est, ref, 'ssr_eval', sr=...)")
+        return _out(_ssr_eval(est_t, ref_t, sr))
+    edges = [0, N_BINS]
+    sums, per_bin = _nuwave_pass(est_t, ref_t, edges, kuleshov=convention == "kuleshov")
+    if convention == "kuleshov":
+        return _out(_kuleshov_from_bins(per_bin, sums.shape[1]))
+    return _out(_range_lsd(sums, edges, 0, N_BINS))
 
 
 @torch.inference_mode()
 def lsd_hf(est: ArrayLike, ref: ArrayLike, low_sr: int, target_sr: int) -> np.ndarray:
-    """LSD over bins k >= int(1025 * low_sr / target_sr), the band above the low-rate Nyquist. -> (B,)."""
+    """LSD (nuwave) over bins k >= int(1025 * low_sr / target_sr), the band above the low-rate Nyquist. -> (B,)."""
     split = _split_bin(low_sr, target_sr)
-    _, high = _band_sq_sums(*_prepare(est, ref), split=split)
-    return _out(_lsd_from_sums(high, N_BINS - split))
+    edges = [0, split, N_BINS]
+    sums, _ = _nuwave_pass(*_prepare(est, ref), edges, kuleshov=False)
+    return _out(_range_lsd(sums, edges, split, N_BINS))
 
 
 @torch.inference_mode()
 def lsd_lf(est: ArrayLike, ref: ArrayLike, low_sr: int, target_sr: int) -> np.ndarray:
-    """LSD over bins k < int(1025 * low_sr / target_sr), the band the low-rate input carries. -> (B,)."""
+    """LSD (nuwave) over bins k < int(1025 * low_sr / target_sr), the band the low-rate input carries. -> (B,)."""
     split = _split_bin(low_sr, target_sr)
-    low, _ = _band_sq_sums(*_prepare(est, ref), split=split)
-    return _out(_lsd_from_sums(low, split))
+    edges = [0, split, N_BINS]
+    sums, _ = _nuwave_pass(*_prepare(est, ref), edges, kuleshov=False)
+    return _out(_range_lsd(sums, edges, 0, split))
+
+
+@torch.inference_mode()
+def lsd_bands(est: ArrayLike, ref: ArrayLike, n_bands: int = N_BANDS) -> np.ndarray:
+    """LSD (nuwave) in each of ``n_bands`` equal bands up to the Nyquist (``band_bins``). -> (B, n_bands)."""
+    edges = band_bins(n_bands)
+    sums, _ = _nuwave_pass(*_prepare(est, ref), edges, kuleshov=False)
+    return _out(torch.stack([_range_lsd(sums, edges, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])], dim=-1))
 
 
 @torch.inference_mode()
@@ -240,53 +360,130 @@ def si_sdr(est: ArrayLike, ref: ArrayLike) -> np.ndarray:
 
 
 @torch.inference_mode()
-def score(est: ArrayLike, ref: ArrayLike, low_sr: int, target_sr: int) -> dict[str, np.ndarray]:
-    """All of METRIC_NAMES for a batch, from one STFT of each signal (LSD bands share it).
+def score(est: ArrayLike, ref: ArrayLike, low_sr: int, target_sr: int, *, bands: bool = False
+          ) -> dict[str, np.ndarray]:
+    """All of METRIC_NAMES for a batch (and BAND_NAMES with ``bands=True``).
 
-    (T,)|(B,T)|(B,1,T) x 2 -> {name: float64 array (B,)}, keys in METRIC_NAMES order.
+    The nuwave LSD, its HF/LF split, the bands and the kuleshov LSD share one 2048-point STFT of each
+    signal; ssr_eval makes its own at ``target_sr``. (T,)|(B,T)|(B,1,T) x 2 -> {name: float64 (B,)},
+    keys in METRIC_NAMES (then BAND_NAMES) order.
     """
     split = _split_bin(low_sr, target_sr)
+    band_edges = band_bins(N_BANDS) if bands else []
+    edges = sorted({0, split, N_BINS, *band_edges})
     est_t, ref_t = _prepare(est, ref)
-    low, high = _band_sq_sums(est_t, ref_t, split)
-    return {
+    sums, per_bin = _nuwave_pass(est_t, ref_t, edges, kuleshov=True)
+    out = {
         "snr": _out(_snr(est_t, ref_t)),
-        "lsd": _out(_lsd_from_sums(low + high, N_BINS)),
-        "lsd_hf": _out(_lsd_from_sums(high, N_BINS - split)),
-        "lsd_lf": _out(_lsd_from_sums(low, split)),
+        "lsd": _out(_range_lsd(sums, edges, 0, N_BINS)),
+        "lsd_hf": _out(_range_lsd(sums, edges, split, N_BINS)),
+        "lsd_lf": _out(_range_lsd(sums, edges, 0, split)),
         "si_sdr": _out(_si_sdr(est_t, ref_t)),
+        "lsd_kuleshov": _out(_kuleshov_from_bins(per_bin, sums.shape[1])),
+        "lsd_ssr_eval": _out(_ssr_eval(est_t, ref_t, target_sr)),
     }
+    for name, lo, hi in zip(BAND_NAMES, band_edges[:-1], band_edges[1:]):
+        out[name] = _out(_range_lsd(sums, edges, lo, hi))
+    return out
 
 
-def bootstrap_ci(
-    values: ArrayLike, n_boot: int = 1000, level: float = 0.95, seed: int = 0
-) -> tuple[float, float, float]:
-    """Mean and percentile-bootstrap CI of the finite entries of ``values``: -> (mean, lo, hi).
+# ---------------------------------------------------------------- optional perceptual metrics
 
-    Non-finite entries (failed metrics as NaN, SNR +inf of a perfect copy) are left out, as the
-    aggregate is over files that scored. No finite values gives (nan, nan, nan); a single one gives
-    (v, v, v). Resampling is with replacement, ``n_boot`` draws of the full size, from
-    ``numpy.random.default_rng(seed)``, so the same inputs always give the same interval.
-    ``lo <= mean <= hi`` always holds (clipped, against float rounding on near-constant data).
+
+def perceptual_status() -> dict[str, str | None]:
+    """{metric: None if its package imports, else why not} for PERCEPTUAL_NAMES."""
+    return {name: None if importlib.util.find_spec(pkg) is not None else NOT_INSTALLED
+            for name, pkg in PERCEPTUAL_PACKAGES.items()}
+
+
+def _mono64(x: ArrayLike, what: str) -> np.ndarray:
+    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    a = np.asarray(a, dtype=np.float64).squeeze()
+    if a.ndim != 1:
+        raise ValueError(f"{what} must be one mono signal, got shape {np.shape(x)}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{what} contains NaN or inf")
+    return a
+
+
+def pesq_wb(est: ArrayLike, ref: ArrayLike, sr: int) -> float:
+    """Wide-band PESQ (MOS-LQO) of one item, both signals resampled from ``sr`` to 16 kHz first."""
+    from pesq import pesq  # optional dependency: the caller checks perceptual_status() first
+    from scipy.signal import resample_poly
+
+    est, ref = _mono64(est, "estimate"), _mono64(ref, "reference")
+    if est.shape != ref.shape:
+        raise ValueError(f"est and ref must have the same shape, got {est.shape} and {ref.shape}")
+    if sr < PESQ_SR:
+        raise ValueError(f"wide-band PESQ needs audio at >= {PESQ_SR} Hz, got {sr} Hz")
+    if sr != PESQ_SR:
+        g = math.gcd(PESQ_SR, sr)
+        est, ref = (resample_poly(x, PESQ_SR // g, sr // g) for x in (est, ref))
+    return float(pesq(PESQ_SR, ref, est, "wb"))
+
+
+def stoi(est: ArrayLike, ref: ArrayLike, sr: int) -> float:
+    """STOI (0..1) of one item at rate ``sr`` (pystoi resamples to 10 kHz itself)."""
+    from pystoi import stoi as _stoi  # optional dependency
+
+    est, ref = _mono64(est, "estimate"), _mono64(ref, "reference")
+    if est.shape != ref.shape:
+        raise ValueError(f"est and ref must have the same shape, got {est.shape} and {ref.shape}")
+    return float(_stoi(ref, est, sr, extended=False))
+
+
+_PERCEPTUAL = {"pesq": pesq_wb, "stoi": stoi}
+
+
+# ---------------------------------------------------------------- what a cell stores per file
+
+
+def file_columns() -> list[str]:
+    """The columns of a cell's files.csv, in order (perceptual ones only where installed)."""
+    available = [n for n, why in perceptual_status().items() if why is None]
+    return ["file", *METRIC_NAMES, *BAND_NAMES, *available, "error"]
+
+
+def score_file(est: ArrayLike, ref: ArrayLike, low_sr: int, target_sr: int) -> dict[str, Any]:
+    """Every per-file value a cell stores for one test file: METRIC_NAMES, BAND_NAMES, the installed
+    perceptual metrics and ``error`` ("" when all scored). A metric that fails is NaN and its reason
+    goes into ``error``; it never raises and never drops the others."""
+    row: dict[str, Any] = {}
+    errors = []
+    try:
+        row.update({k: float(v[0]) for k, v in score(est, ref, low_sr, target_sr, bands=True).items()})
+    except Exception as exc:  # noqa: BLE001 - recorded, not raised
+        row.update({k: float("nan") for k in (*METRIC_NAMES, *BAND_NAMES)})
+        errors.append(f"{type(exc).__name__}: {exc}")
+    for name, why in perceptual_status().items():
+        if why is not None:
+            continue
+        try:
+            row[name] = _PERCEPTUAL[name](est, ref, target_sr)
+        except Exception as exc:  # noqa: BLE001 - e.g. PESQ finds no utterance
+            row[name] = float("nan")
+            errors.append(f"{name}: {type(exc).__name__}: {exc}".splitlines()[0])
+    row["error"] = "; ".join(errors)
+    return row
+
+
+def summarise_files(files, target_sr: int, seed: int = 0) -> dict[str, Any]:
+    """A cell's record fields from its per-file table (a DataFrame with ``file_columns()``):
+
+    ``metrics``: {name: {mean, lo, hi}} (95 % bootstrap CI over files) for METRIC_NAMES and the
+    perceptual metrics present; ``lsd_bands``: the per-band LSD means and CIs with the band edges;
+    ``unavailable_metrics``: {name: reason} for the perceptual metrics not installed.
     """
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    x = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
-    x = x.astype(np.float64).ravel()
-    x = x[np.isfinite(x)]
-    n = x.size
-    if n == 0:
-        return (float("nan"),) * 3
-    mean = float(x.mean())
-    if n == 1:
-        return mean, mean, mean
-    rng = np.random.default_rng(seed)
-    block = max(1, _BOOTSTRAP_BLOCK_ELEMENTS // n)
-    boot_means = np.concatenate([
-        x[rng.integers(0, n, size=(min(block, n_boot - start), n))].mean(axis=1)
-        for start in range(0, n_boot, block)
-    ])
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(boot_means, [alpha, 1.0 - alpha])
-    return mean, min(float(lo), mean), max(float(hi), mean)
+    def agg(name: str) -> dict[str, float]:
+        mean, lo, hi = bootstrap_ci(files[name].to_numpy(), seed=seed)
+        return {"mean": mean, "lo": lo, "hi": hi}
+
+    status = perceptual_status()
+    names = [n for n in (*METRIC_NAMES, *PERCEPTUAL_NAMES) if n in files.columns]
+    bands = [agg(n) for n in BAND_NAMES if n in files.columns]
+    out: dict[str, Any] = {"metrics": {n: agg(n) for n in names}}
+    if len(bands) == N_BANDS:
+        out["lsd_bands"] = {"convention": "nuwave", "edges_hz": band_edges_hz(target_sr),
+                            **{k: [b[k] for b in bands] for k in ("mean", "lo", "hi")}}
+    out["unavailable_metrics"] = {n: why for n, why in status.items() if why is not None and n not in files.columns}
+    return out

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 from scipy.signal import stft  # noqa: E402
 
 from bench.store import atomic_write  # noqa: E402
@@ -52,19 +53,94 @@ def spectrogram_figure(rows: Sequence[Sequence[Panel]], max_hz: float, path: Pat
     _save(fig, path)
 
 
-def metric_vs_scale(table, metric: str, path: Path, title: str) -> None:
+def metric_vs_scale(table, metric: str, path: Path, title: str, ylabel: str | None = None) -> None:
     """One line per method: `metric` (mean, with CI bars when present) against R."""
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for method, rows in table.groupby("method", sort=True):
+    colors = _colors(list(dict.fromkeys(table["method"])))
+    for method, rows in table.groupby("method", sort=False):  # the table's order: the registry's
         rows = rows.sort_values("scale")
         y = rows[metric].to_numpy(dtype=float)
         lo, hi = rows.get(f"{metric}_lo"), rows.get(f"{metric}_hi")
-        err = None if lo is None else np.vstack([y - lo.to_numpy(float), hi.to_numpy(float) - y])
-        ax.errorbar(rows["scale"], y, yerr=err, marker="o", capsize=3, label=method)
+        err = None
+        if lo is not None and hi is not None:
+            err = np.vstack([y - lo.to_numpy(float), hi.to_numpy(float) - y])
+            err = np.where(np.isfinite(err), np.maximum(err, 0), 0)
+        ax.errorbar(rows["scale"], y, yerr=err, marker="o", capsize=3, label=method, color=colors[method])
     ax.set_xlabel("upscaling ratio R")
-    ax.set_ylabel(metric.upper().replace("_", "-"))
+    ax.set_ylabel(ylabel or metric.upper().replace("_", "-"))
     ax.set_xticks(sorted(table["scale"].unique()))
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
+    _save(fig, path)
+
+
+def _colors(methods: Sequence[str]) -> dict[str, tuple]:
+    """A fixed colour per method name across the subplots of one figure."""
+    cmap = plt.get_cmap("tab20" if len(methods) > 10 else "tab10")
+    return {m: cmap(i % cmap.N) for i, m in enumerate(methods)}
+
+
+def band_lsd_figure(groups, path: Path, title: str) -> None:
+    """Per-band LSD, one subplot per group: ``groups`` = [(label, edges_hz (n+1), {method: LSD per band (n)},
+    low-rate Nyquist in Hz)]. Each method is a step curve over the bands; the dashed line marks where
+    the low-rate input ends."""
+    methods = list(dict.fromkeys(m for _, _, curves, _ in groups for m in curves))
+    colors = _colors(methods)
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 3.6), squeeze=False, layout="constrained")
+    for ax, (label, edges, curves, nyquist) in zip(axes[0], groups):
+        edges_khz = np.asarray(edges, dtype=float) / 1000
+        for method, values in curves.items():
+            v = np.asarray(values, dtype=float)
+            ax.stairs(v, edges_khz, baseline=None, color=colors[method], label=method, linewidth=1.6)
+        ax.axvline(nyquist / 1000, color="0.3", linestyle="--", linewidth=1)
+        ax.set_xlim(edges_khz[0], edges_khz[-1])
+        ax.set_xlabel("frequency band (kHz)")
+        ax.set_title(label, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("LSD (nuwave) in band")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    seen = dict(zip(labels, handles))
+    for ax in axes[0][1:]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    fig.legend(seen.values(), seen.keys(), loc="outside right upper", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the points not dominated in (cost lower, value lower), ordered by cost."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
+    front, best = [], np.inf
+    for i in order:
+        if points[i][1] < best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def cost_quality_figure(groups, path: Path, title: str, ylabel: str) -> None:
+    """Quality vs inference cost, one subplot per group: ``groups`` = [(label, [(method, rtf, value)])],
+    lower value is better. Log-x scatter, each point labelled, the Pareto front joined."""
+    methods = list(dict.fromkeys(m for _, pts in groups for m, _, _ in pts))
+    colors = _colors(methods)
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 3.8), squeeze=False, layout="constrained")
+    for ax, (label, pts) in zip(axes[0], groups):
+        xy = [(float(x), float(y)) for _, x, y in pts]
+        for (method, _, _), (x, y) in zip(pts, xy):
+            ax.scatter([x], [y], color=colors[method], s=30, zorder=3)
+            ax.annotate(method, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+        front = pareto_front(xy)
+        ax.plot([xy[i][0] for i in front], [xy[i][1] for i in front], color="0.4", linewidth=1, zorder=2)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.margins(x=0.2, y=0.1)
+        ax.set_xlabel("inference real-time factor (log)")
+        ax.set_title(label, fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel(ylabel)
+    fig.suptitle(title, fontsize=10)
     _save(fig, path)

@@ -203,6 +203,7 @@ def test_torch_and_channel_dim_inputs_agree_with_numpy():
     singles = {
         "snr": snr(est, ref), "lsd": lsd(est, ref), "lsd_hf": lsd_hf(est, ref, 8000, 16000),
         "lsd_lf": lsd_lf(est, ref, 8000, 16000), "si_sdr": si_sdr(est, ref),
+        "lsd_kuleshov": lsd(est, ref, "kuleshov"), "lsd_ssr_eval": lsd(est, ref, "ssr_eval", sr=16000),
     }
     for name in METRIC_NAMES:
         np.testing.assert_allclose(singles[name], expected[name], rtol=1e-12)
@@ -275,3 +276,245 @@ def test_bootstrap_ignores_non_finite_values():
     assert bootstrap_ci([1.0, np.nan, 3.0, np.inf, -np.inf])[0] == 2.0
     assert bootstrap_ci([7.0, np.nan]) == (7.0, 7.0, 7.0)
     assert all(math.isnan(v) for v in bootstrap_ci([np.nan, np.inf]))
+
+
+# ---------------------------------------------------------------- LSD conventions: kuleshov, ssr_eval
+
+
+def _hann(n: int) -> np.ndarray:
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)  # periodic (scipy/librosa "hann", fftbins=True)
+
+
+def _ref_power(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """|STFT|^2 of one 1-D signal, numpy only: centred reflect padding, periodic Hann. -> (frames, bins)."""
+    xp = np.pad(x, n_fft // 2, mode="reflect")
+    n_frames = 1 + (len(xp) - n_fft) // hop
+    frames = np.stack([xp[i * hop : i * hop + n_fft] for i in range(n_frames)]) * _hann(n_fft)
+    return np.abs(np.fft.rfft(frames, axis=-1)) ** 2
+
+
+def _ref_kuleshov(est: np.ndarray, ref: np.ndarray) -> float:
+    """TFiLM's compute_log_distortion written out: ln(P + 1e-8), time mean first, + 1e-8, sqrt, bin mean."""
+    s1, s2 = (np.log(_ref_power(x, 2048, 512) + 1e-8) for x in (ref, est))  # (frames, bins)
+    return float(np.mean(np.sqrt(np.mean((s1 - s2) ** 2, axis=0) + 1e-8)))
+
+
+def _ref_ssr_eval(est: np.ndarray, ref: np.ndarray, sr: int) -> float:
+    """ssr_eval's AudioMetrics.lsd written out on magnitudes, with its n_fft and hop for ``sr``."""
+    n_fft, hop = int(2048 / (44100 / sr)), int(sr / 100)
+    target, estimate = (np.sqrt(_ref_power(x, n_fft, hop)) for x in (ref, est))
+    d = np.log10(target**2 / (estimate + 1e-12) ** 2 + 1e-12) ** 2
+    return float(np.mean(np.sqrt(np.mean(d, axis=1))))
+
+
+def test_lsd_conventions_are_named_and_default_is_nuwave():
+    assert metrics.LSD_CONVENTIONS == ("nuwave", "kuleshov", "ssr_eval")
+    assert metrics.LSD_COLUMN == {"nuwave": "lsd", "kuleshov": "lsd_kuleshov", "ssr_eval": "lsd_ssr_eval"}
+    ref, est = _noise(6000, seed=20), _noise(6000, seed=21)
+    np.testing.assert_array_equal(lsd(est, ref), lsd(est, ref, "nuwave"))
+    with pytest.raises(ValueError, match="unknown LSD convention 'kuleshov2'"):
+        lsd(est, ref, "kuleshov2")
+    with pytest.raises(ValueError, match="needs the sample rate"):
+        lsd(est, ref, "ssr_eval")
+
+
+@pytest.mark.parametrize("gain", [10.0, 0.5])
+def test_kuleshov_constant_gain_by_hand(gain: float):
+    # Every bin: ln(g^2 P + 1e-8) - ln(P + 1e-8) = 2 ln g (to ~1e-9: P >> 1e-8 here), constant over time, so
+    # each bin gives sqrt(4 ln^2 g + 1e-8) and so does their mean: natural log, not log10.
+    ref = _noise(2, 12000, seed=22)
+    expected = math.sqrt((2 * math.log(gain)) ** 2 + 1e-8)
+    np.testing.assert_allclose(lsd(gain * ref, ref, "kuleshov"), [expected] * 2, rtol=1e-8)
+    # ln 10 times the nuwave value (up to the 1e-8 under the root).
+    np.testing.assert_allclose(lsd(gain * ref, ref, "kuleshov"), math.log(10) * lsd(gain * ref, ref), rtol=1e-8)
+
+
+def test_kuleshov_identical_signals_give_the_root_of_its_epsilon():
+    x = _noise(5000, seed=23)
+    np.testing.assert_allclose(lsd(x, x, "kuleshov"), [1e-4], rtol=1e-12)
+
+
+def test_kuleshov_takes_the_time_mean_first():
+    # A difference in a few frames only: mean over time first (kuleshov) spreads it over all bins,
+    # frequency first (nuwave) concentrates it in a few frames. The numpy reference decides.
+    n = 1024 * 20 + 1
+    ref = _noise(n, seed=24)
+    est = ref.copy()
+    est[6000:9000] *= 8.0
+    got = lsd(est, ref, "kuleshov")[0]
+    np.testing.assert_allclose(got, _ref_kuleshov(est, ref), rtol=1e-10)
+    # Not the other order: sqrt(mean over bins) per frame, then the frame mean, in natural log.
+    s1, s2 = (np.log(_ref_power(x, 2048, 512) + 1e-8) for x in (ref, est))
+    other_order = float(np.mean(np.sqrt(np.mean((s1 - s2) ** 2, axis=1) + 1e-8)))
+    assert abs(got - other_order) > 0.1
+
+
+def test_kuleshov_general_pair_matches_numpy_reference():
+    ref = _noise(7777, seed=25) * 0.2
+    est = ref + 0.3 * _noise(7777, seed=26)
+    np.testing.assert_allclose(lsd(est, ref, "kuleshov"), [_ref_kuleshov(est, ref)], rtol=1e-10)
+    zero = np.zeros_like(ref)
+    np.testing.assert_allclose(lsd(zero, ref, "kuleshov"), [_ref_kuleshov(zero, ref)], rtol=1e-10)
+
+
+def test_ssr_eval_stft_parameters_follow_the_rate():
+    assert metrics.ssr_eval_stft(44100) == (2048, 441)
+    assert metrics.ssr_eval_stft(16000) == (743, 160)  # int(743.03)
+    assert metrics.ssr_eval_stft(24000) == (1114, 240)
+    assert metrics.ssr_eval_stft(48000) == (2229, 480)
+    with pytest.raises(ValueError, match="positive integer"):
+        metrics.ssr_eval_stft(0)
+
+
+@pytest.mark.parametrize("gain", [10.0, 0.5])
+def test_ssr_eval_constant_gain_by_hand(gain: float):
+    # M_est = g M_ref in every bin: log10(1/g^2 + 1e-12)^2 = (2 log10 g)^2 per bin, so |2 log10 g|.
+    ref = _noise(2, 12000, seed=27)
+    np.testing.assert_allclose(lsd(gain * ref, ref, "ssr_eval", sr=16000), [abs(2 * math.log10(gain))] * 2,
+                               rtol=1e-9)
+
+
+def test_ssr_eval_silence_scores_twelve_by_hand():
+    # Both silent: every bin is log10(0 / (0 + 1e-12)^2 + 1e-12)^2 = (-12)^2, root 12. (nuwave gives 0.)
+    z = np.zeros(4000)
+    np.testing.assert_allclose(lsd(z, z, "ssr_eval", sr=16000), [12.0], rtol=1e-12)
+    assert lsd(z, z)[0] == 0.0
+
+
+@pytest.mark.parametrize("sr", [16000, 24000, 48000])
+def test_ssr_eval_matches_numpy_reference(sr: int):
+    ref = _noise(int(0.7 * sr) + 3, seed=28) * 0.1
+    est = ref + 0.05 * _noise(len(ref), seed=29)
+    np.testing.assert_allclose(lsd(est, ref, "ssr_eval", sr=sr), [_ref_ssr_eval(est, ref, sr)], rtol=1e-10)
+
+
+def test_conventions_match_librosa_written_as_the_original_code():
+    """The two original snippets, with librosa.stft as they call it (pad_mode="reflect": librosa < 0.10)."""
+    librosa = pytest.importorskip("librosa")
+    sr = 16000
+    ref = _noise(9000, seed=30).astype(np.float64) * 0.1
+    est = ref + 0.1 * _noise(9000, seed=31)
+    # TFiLM: S = log(|stft(x, 2048)|^2 + 1e-8) as (bins, frames); mean over axis 1 (time), sqrt, mean.
+    s1, s2 = (np.log(np.abs(librosa.stft(x, n_fft=2048, pad_mode="reflect")) ** 2 + 1e-8) for x in (ref, est))
+    kuleshov = np.mean(np.sqrt(np.mean((s1 - s2) ** 2 + 1e-8, axis=1)), axis=0)
+    # ssr_eval: magnitudes transposed to (frames, bins); mean over bins, root, mean over frames.
+    stft = dict(hop_length=int(sr / 100), n_fft=int(2048 / (44100 / sr)), pad_mode="reflect")
+    t, e = (np.abs(librosa.stft(x, **stft)).T for x in (ref, est))
+    ssr = np.mean(np.mean(np.log10(t**2 / (e + 1e-12) ** 2 + 1e-12) ** 2, axis=1) ** 0.5)
+    np.testing.assert_allclose(lsd(est, ref, "kuleshov"), [kuleshov], rtol=1e-9)
+    np.testing.assert_allclose(lsd(est, ref, "ssr_eval", sr=sr), [ssr], rtol=1e-9)
+
+
+def test_conventions_differ_on_the_same_audio():
+    ref = _noise(16000, seed=32)
+    spectrum = np.fft.rfft(ref)
+    spectrum[len(spectrum) // 2 :] = 0
+    est = np.fft.irfft(spectrum, n=len(ref))  # the 8 -> 16 kHz "unprocessed" case
+    out = score(est, ref, 8000, 16000)
+    assert out["lsd_kuleshov"][0] > 1.5 * out["lsd"][0]
+    assert abs(out["lsd_ssr_eval"][0] - out["lsd"][0]) > 0.1
+
+
+def test_ssr_eval_too_short_names_its_fft():
+    with pytest.raises(ValueError, match="ssr_eval at 48000 Hz: n_fft=2229.*at least 1115 samples"):
+        lsd(_noise(1100), _noise(1100, seed=1), "ssr_eval", sr=48000)
+
+
+# ---------------------------------------------------------------- per-band LSD
+
+
+def test_band_edges():
+    assert metrics.band_bins() == [0, 128, 256, 384, 512, 640, 768, 896, 1025]
+    assert metrics.band_edges_hz(16000) == [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000]
+    assert metrics.band_edges_hz(24000)[-1] == 12000
+
+
+def test_band_lsd_matches_numpy_reference_and_localises_a_difference():
+    n = 1024 * 12 + 1
+    ref = _noise(n, seed=33)
+    est = ref + 5.0 * _cosine_on_bin(300, n)  # bins 299..301: band 2 (256..383) only
+    bands = metrics.lsd_bands(est, ref)[0]
+    edges = metrics.band_bins()
+    expected = [_ref_lsd(est, ref, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+    np.testing.assert_allclose(bands, expected, rtol=1e-10, atol=1e-12)
+    assert bands[2] > 0.01 and np.delete(bands, 2).max() < 1e-9
+    out = score(est, ref, 8000, 16000, bands=True)
+    assert list(out) == [*METRIC_NAMES, *metrics.BAND_NAMES]
+    np.testing.assert_allclose([out[b][0] for b in metrics.BAND_NAMES], bands, rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------- what a cell stores per file
+
+
+def test_score_file_has_every_column_and_never_raises(monkeypatch):
+    absent = {"pesq": metrics.NOT_INSTALLED, "stoi": metrics.NOT_INSTALLED}
+    monkeypatch.setattr(metrics, "perceptual_status", lambda: absent)
+    ref = _noise(8000, seed=34)
+    row = metrics.score_file(ref + 0.1 * _noise(8000, seed=35), ref, 4000, 16000)
+    assert list(row) == [*METRIC_NAMES, *metrics.BAND_NAMES, "error"]
+    assert row["error"] == "" and all(np.isfinite(row[k]) for k in METRIC_NAMES)
+    assert metrics.file_columns() == ["file", *METRIC_NAMES, *metrics.BAND_NAMES, "error"]
+    bad = metrics.score_file(np.zeros(100), np.zeros(100), 4000, 16000)  # too short for any LSD
+    assert all(math.isnan(bad[k]) for k in (*METRIC_NAMES, *metrics.BAND_NAMES))
+    assert "ValueError" in bad["error"] and "at least" in bad["error"]
+
+
+def test_perceptual_metric_failure_is_nan_with_reason(monkeypatch):
+    monkeypatch.setattr(metrics, "perceptual_status", lambda: {"pesq": None, "stoi": metrics.NOT_INSTALLED})
+
+    def no_utterance(est, ref, sr):
+        raise RuntimeError("No utterances detected\nsecond line")
+
+    monkeypatch.setitem(metrics._PERCEPTUAL, "pesq", no_utterance)
+    ref = _noise(8000, seed=36)
+    row = metrics.score_file(ref, ref, 4000, 16000)
+    assert math.isnan(row["pesq"]) and "stoi" not in row
+    assert row["error"] == "pesq: RuntimeError: No utterances detected"
+    assert row["lsd"] == 0.0  # the other metrics still scored
+
+
+def test_summarise_files_gives_cis_bands_and_says_what_is_not_installed(monkeypatch):
+    import pandas as pd
+
+    monkeypatch.setattr(metrics, "perceptual_status", lambda: {"pesq": metrics.NOT_INSTALLED, "stoi": None})
+    ref = _noise(4, 8000, seed=37)
+    rows = [{"file": f"f{i}", **metrics.score_file(ref[i] + 0.1 * i * _noise(8000, seed=i), ref[i], 8000, 16000)}
+            for i in range(1, 4)]
+    files = pd.DataFrame(rows, columns=[c for c in metrics.file_columns() if c != "stoi"])
+    out = metrics.summarise_files(files, 16000, seed=3)
+    assert list(out["metrics"]) == list(METRIC_NAMES)
+    assert out["metrics"]["lsd"]["mean"] == pytest.approx(files["lsd"].mean())
+    assert out["metrics"]["lsd"]["lo"] <= out["metrics"]["lsd"]["mean"] <= out["metrics"]["lsd"]["hi"]
+    bands = out["lsd_bands"]
+    assert bands["convention"] == "nuwave" and bands["edges_hz"] == metrics.band_edges_hz(16000)
+    assert len(bands["mean"]) == len(bands["lo"]) == len(bands["hi"]) == 8
+    assert bands["mean"][7] == pytest.approx(files["lsd_band7"].mean())
+    # stoi says installed but its column is missing here; pesq is not installed.
+    assert out["unavailable_metrics"] == {"pesq": metrics.NOT_INSTALLED}
+
+
+def _has(package: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(package) is not None
+
+
+@pytest.mark.skipif(not _has("pesq"), reason="optional: pip install -e '.[perceptual]' (pesq not installed)")
+def test_pesq_wideband_on_speech_like_signal():
+    sr = 24000
+    t = np.arange(int(3.0 * sr)) / sr
+    # Voiced, syllable-modulated harmonics: enough for PESQ's voice activity detection.
+    ref = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20)) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)) * 0.1
+    clean = metrics.pesq_wb(ref, ref, sr)
+    noisy = metrics.pesq_wb(ref + 0.05 * _noise(len(ref), seed=38), ref, sr)
+    assert 4.0 < clean <= 4.65 and 1.0 <= noisy < clean
+    with pytest.raises(ValueError, match=">= 16000 Hz"):
+        metrics.pesq_wb(ref[:8000], ref[:8000], 8000)
+
+
+@pytest.mark.skipif(not _has("pystoi"), reason="optional: pip install -e '.[perceptual]' (pystoi not installed)")
+def test_stoi_identical_is_one_and_noise_lowers_it():
+    sr = 16000
+    ref = _noise(3 * sr, seed=39) * np.repeat(np.random.default_rng(40).uniform(0.1, 1, 3 * sr // 400), 400)
+    assert metrics.stoi(ref, ref, sr) == pytest.approx(1.0, abs=1e-6)
+    assert metrics.stoi(ref + 2.0 * _noise(3 * sr, seed=41), ref, sr) < 0.9
