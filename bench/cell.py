@@ -58,17 +58,35 @@ def failure_record(spec: CellSpec, exc: BaseException, device: str = "cpu", stat
 
 
 def _score_files(pairs, estimates: list[np.ndarray], low_sr: int, target_sr: int) -> pd.DataFrame:
-    """One row per test file; a metric that fails is NaN with the reason in `error`, never 0."""
-    rows = []
-    for item_id, hr, est in zip(pairs.ids, pairs.hr, estimates):
-        row: dict[str, Any] = {"file": item_id, "error": ""}
-        try:
-            row.update({k: float(v[0]) for k, v in metrics.score(est, hr, low_sr, target_sr).items()})
-        except Exception as exc:  # noqa: BLE001 - any metric failure is recorded, not raised
-            row.update({k: float("nan") for k in metrics.METRIC_NAMES})
-            row["error"] = f"{type(exc).__name__}: {exc}"
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["file", *metrics.METRIC_NAMES, "error"])
+    """One row per test file: every LSD convention, per-band LSD, PESQ/STOI where installed; a metric
+    that fails is NaN with the reason in `error`, never 0 (metrics.score_file)."""
+    rows = [{"file": item_id, **metrics.score_file(est, hr, low_sr, target_sr)}
+            for item_id, hr, est in zip(pairs.ids, pairs.hr, estimates)]
+    return pd.DataFrame(rows, columns=metrics.file_columns())
+
+
+def _reset_peak_memory(device: str) -> None:
+    """Start the cell's peak-memory window: VmHWM (Linux: writing 5 to clear_refs) and CUDA's peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass  # not Linux: ru_maxrss then is the process's peak since it started
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_memory(device: str) -> dict[str, Any]:
+    """Peak resident memory of this process since _reset_peak_memory (MB), and CUDA's max allocated."""
+    import resource
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    try:
+        hwm = [ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("VmHWM:")]
+        rss_mb = int(hwm[0].split()[1]) / 1024 if hwm else rss_mb
+    except OSError:
+        pass
+    cuda_mb = torch.cuda.max_memory_allocated(device) / 2**20 if device.startswith("cuda") else None
+    return {"peak_rss_mb": rss_mb, "peak_cuda_mb": cuda_mb}
 
 
 def _save_samples(cell_dir: Path, pairs, estimates: list[np.ndarray], spec: CellSpec, n: int) -> None:
@@ -90,8 +108,9 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
     proto = spec.protocol
     profile = PROFILES[spec.profile]
     seed_everything(spec.rng_seed)
+    _reset_peak_memory(device)
     card = load_card(spec.dataset)
-    test = load_pairs(card, "test", proto, store.cache_dir, profile.max_items["test"])
+    test = load_pairs(card, "test", proto, store.cache_dir, profile.max_items["test"])  # proto.lowpass: test filter
     if len(test) == 0:
         raise ValueError(f"dataset {spec.dataset!r} has an empty test split: add test files")
     cls = load_method_class(spec.method)
@@ -99,12 +118,17 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
     _log(cell_dir, f"start {spec.label} on {device}")
     training: dict[str, Any] = {"train_s": 0.0}
     if cls.trainable:
-        from bench.train import Trainer  # only learned cells pay for the training machinery
+        from bench.lock import cell_lock  # only learned cells pay for the training machinery
+        from bench.train import PROGRESS, Trainer
 
-        train, valid = (load_pairs(card, split, proto, store.cache_dir, profile.max_items[split])
+        train, valid = (load_pairs(card, split, proto.for_training(), store.cache_dir, profile.max_items[split])
                         for split in ("train", "valid"))
-        trainer = Trainer(method.config.train, cell_dir, spec.rng_seed, device, log=lambda m: _log(cell_dir, m))
-        training = dataclasses.asdict(trainer.fit(method, train, valid))
+        train_dir = store.train_dir(spec.training_key)
+        # Cells sharing one training (same model, another test filter) wait for it rather than repeat it.
+        with cell_lock(train_dir, notify=lambda who: _log(cell_dir, f"waiting for the shared training ({who})")):
+            trainer = Trainer(method.config.train, train_dir, spec.rng_seed, device,
+                              log=lambda m: _log(cell_dir, m), progress_path=cell_dir / PROGRESS)
+            training = {**dataclasses.asdict(trainer.fit(method, train, valid)), "train_key": spec.training_key}
 
     t0 = time.perf_counter()
     estimates = [enhance_file(method, lr, proto, device) for lr in test.lr]
@@ -119,13 +143,10 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
     files = _score_files(test, estimates, proto.low_sr, proto.target_sr)
     atomic_write(cell_dir / "files.csv", lambda tmp: files.to_csv(tmp, index=False))
     _save_samples(cell_dir, test, estimates, spec, profile.sample_files)
-    summary = {}
-    for name in metrics.METRIC_NAMES:
-        mean, lo, hi = metrics.bootstrap_ci(files[name].to_numpy(), seed=spec.rng_seed)
-        summary[name] = {"mean": mean, "lo": lo, "hi": hi}
-    return {"metrics": summary, "n_files": len(test), "metric_errors": int((files["error"] != "").sum()),
+    summary = metrics.summarise_files(files, proto.target_sr, seed=spec.rng_seed)  # metrics, lsd_bands, ...
+    return {**summary, "n_files": len(test), "metric_errors": int((files["error"] != "").sum()),
             "params": method.num_parameters(), **training, "infer_s": infer_s,
-            "infer_rtf": infer_s / audio_s}
+            "infer_rtf": infer_s / audio_s, **_peak_memory(device)}
 
 
 def run_cell(spec: CellSpec, results_root: str | Path, *, num_threads: int = 1, device: str = "cpu") -> dict[str, Any]:

@@ -16,6 +16,7 @@ from bench.audio import AudioError, read_audio, resample, write_audio
 from bench.inference import enhance_file
 from bench.spec import CellSpec, SpecError
 from bench.store import Store
+from bench.train import CHECKPOINT
 from methods import load_method_class
 
 
@@ -52,9 +53,9 @@ def load_cell_method(store: Store, record: dict[str, Any], device: str):
     cls = load_method_class(spec.method)
     method = cls(cls.config_from_dict(spec.method_config), spec.protocol)
     if cls.trainable:
-        path = store.cell_dir(spec.key) / "checkpoint.pt"
+        path = store.train_dir(record["train_key"]) / CHECKPOINT
         if not path.is_file():
-            raise SpecError(f"cell {spec.key} has no checkpoint.pt: re-run it with `python -m bench run`")
+            raise SpecError(f"cell {spec.key} has no {path}: re-run it with `python -m bench run`")
         method.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["weights"])
         method.to(device)
     return method, spec

@@ -6,11 +6,13 @@ no trace: unknown method or dataset names list the valid ones, impossible scales
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from bench.data import check_rates, dataset_names, load_card
-from bench.spec import CellSpec, Protocol, SpecError
-from bench.store import Store
+from bench.data import check_rates, data_hash, dataset_names, load_card
+from bench.spec import LOWPASS_KINDS, CellSpec, Protocol, SpecError, source_hash
+from bench.store import RETRYABLE, Store
 from methods import get_entry, load_method_class, method_code_hash, method_names
 
 
@@ -38,22 +40,39 @@ def parse_scales(value: str) -> list[int]:
     return list(dict.fromkeys(scales))
 
 
+_BENCH_DIR = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=1)
+def scoring_hash() -> str:
+    """Names the code that turns an estimate into numbers: editing it re-scores (not re-trains) cells."""
+    return source_hash([_BENCH_DIR / "metrics.py", _BENCH_DIR / "inference.py"])
+
+
 def resolve_method(spec: CellSpec) -> CellSpec:
-    """Fill the method's config for the spec's profile and the hash of its source into the spec."""
+    """Fill into the spec what its key must cover beyond the command line: the method's config for
+    the profile, hashes of the method's source, of the data (card + data code) and of the scoring code."""
     cls = load_method_class(spec.method)
     config = cls.config_for(spec.profile)
-    return replace(spec, method_config=cls.config_dict(config), code_hash=method_code_hash(cls))
+    return replace(spec, method_config=cls.config_dict(config), code_hash=method_code_hash(cls),
+                   data_hash=data_hash(load_card(spec.dataset)), scoring_hash=scoring_hash())
 
 
 def plan_cells(methods: str, datasets: str, scales: str, profile: str = "quick", seed: int = 0,
-               target_sr: int | None = None, lowpass: str = "cheby1") -> list[CellSpec]:
-    """Every (dataset, scale, method) cell of a `bench run` command line, validated and keyed."""
+               target_sr: int | None = None, lowpass: str = "cheby1",
+               train_lowpass: str | None = None) -> list[CellSpec]:
+    """Every (dataset, scale, test filter, method) cell of a `bench run` command line, validated and keyed.
+
+    `lowpass` is a comma list (or 'all'). With `train_lowpass`, learned methods train once on that
+    filter and are tested on every listed one (the filter-robustness table); without it each cell
+    trains and tests on the same filter."""
     method_list = parse_names(methods, method_names(), "methods")
     for name in method_list:
         get_entry(name)  # raises with the valid names
     dataset_list = parse_names(datasets, dataset_names(), "datasets")
     cards = [load_card(name) for name in dataset_list]
-    protocols = [Protocol.for_scale(s, target_sr, lowpass) for s in parse_scales(scales)]
+    filters = parse_names(lowpass, list(LOWPASS_KINDS), "low-pass filters")
+    protocols = [Protocol.for_scale(s, target_sr, f, train_lowpass) for s in parse_scales(scales) for f in filters]
     for card in cards:
         for proto in protocols:
             check_rates(card, proto)
@@ -67,7 +86,7 @@ class Triage:
 
     todo: list[CellSpec]
     cached: list[dict[str, Any]]   # records with status ok: reused
-    failed: list[dict[str, Any]]   # failed/timeout records kept (re-run only with --retry-failed)
+    failed: list[dict[str, Any]]   # failed/timeout/cancelled records kept (re-run only with --retry-failed)
 
 
 def triage(specs: list[CellSpec], store: Store, retry_failed: bool) -> Triage:
@@ -77,7 +96,7 @@ def triage(specs: list[CellSpec], store: Store, retry_failed: bool) -> Triage:
         status = record["status"] if record else None
         if status == "ok":
             cached.append(record)
-        elif status in ("failed", "timeout") and not retry_failed:
+        elif status in RETRYABLE and not retry_failed:  # failed, timeout, cancelled
             failed.append(record)
         else:  # never run, --retry-failed, or infeasible (resources may have changed since)
             todo.append(spec)

@@ -10,11 +10,12 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
 
 # Seed paper (TFDFE-ASR, Table 1) rates: R=2: 8 -> 16 kHz, R=4: 4 -> 16 kHz, R=6: 4 -> 24 kHz.
 PAPER_TARGET_SR: dict[int, int] = {2: 16000, 4: 16000, 6: 24000}
-LOWPASS_KINDS = ("cheby1", "decimate", "stft", "sinc")
+LOWPASS_KINDS = ("cheby1", "decimate", "stft", "sinc", "butter", "bessel", "ellip")
 UPSAMPLER_KINDS = ("spline", "sinc", "linear")
 PROFILES = ("smoke", "quick", "paper")
 
@@ -30,8 +31,9 @@ class Protocol:
 
     scale: int
     target_sr: int
-    lowpass: str = "cheby1"
+    lowpass: str = "cheby1"    # the anti-alias filter of the test pairs
     upsampler: str = "spline"  # what "the unprocessed input" row and input-interpolating methods use
+    train_lowpass: str | None = None  # the filter of the train/valid pairs when it differs (robustness)
 
     def __post_init__(self) -> None:
         if not isinstance(self.scale, int) or isinstance(self.scale, bool) or self.scale < 2:
@@ -41,8 +43,9 @@ class Protocol:
                 f"scale {self.scale} does not divide target rate {self.target_sr} Hz: "
                 f"pick --target-sr as a multiple of {self.scale} (e.g. {self.scale * 8000})"
             )
-        if self.lowpass not in LOWPASS_KINDS:
-            raise SpecError(f"unknown low-pass {self.lowpass!r}; choose one of {', '.join(LOWPASS_KINDS)}")
+        for name in filter(None, (self.lowpass, self.train_lowpass)):
+            if name not in LOWPASS_KINDS:
+                raise SpecError(f"unknown low-pass {name!r}; choose one of {', '.join(LOWPASS_KINDS)}")
         if self.upsampler not in UPSAMPLER_KINDS:
             raise SpecError(f"unknown upsampler {self.upsampler!r}; choose one of {', '.join(UPSAMPLER_KINDS)}")
 
@@ -50,8 +53,17 @@ class Protocol:
     def low_sr(self) -> int:
         return self.target_sr // self.scale
 
+    @property
+    def train_filter(self) -> str:
+        return self.train_lowpass or self.lowpass
+
+    def for_training(self) -> "Protocol":
+        """The protocol of the train/valid pairs: the same rates, the training filter."""
+        return Protocol(self.scale, self.target_sr, self.train_filter, self.upsampler)
+
     @classmethod
-    def for_scale(cls, scale: int, target_sr: int | None = None, lowpass: str = "cheby1") -> "Protocol":
+    def for_scale(cls, scale: int, target_sr: int | None = None, lowpass: str = "cheby1",
+                  train_lowpass: str | None = None) -> "Protocol":
         """The paper's rates for `scale` unless `target_sr` overrides them."""
         if target_sr is None:
             if scale not in PAPER_TARGET_SR:
@@ -60,11 +72,13 @@ class Protocol:
                     "pass --target-sr explicitly"
                 )
             target_sr = PAPER_TARGET_SR[scale]
-        return cls(scale=scale, target_sr=target_sr, lowpass=lowpass)
+        train_lowpass = train_lowpass if train_lowpass not in (None, lowpass) else None
+        return cls(scale=scale, target_sr=target_sr, lowpass=lowpass, train_lowpass=train_lowpass)
 
     def describe(self) -> str:
+        trained = f" (trained on {self.train_lowpass})" if self.train_lowpass else ""
         return (f"R={self.scale}: {self.low_sr / 1000:g} -> {self.target_sr / 1000:g} kHz, "
-                f"low-pass {self.lowpass}, input upsampler {self.upsampler}")
+                f"low-pass {self.lowpass}{trained}, input upsampler {self.upsampler}")
 
 
 @dataclass(frozen=True)
@@ -76,9 +90,12 @@ class CellSpec:
     protocol: Protocol
     profile: str = "quick"
     seed: int = 0
-    # Filled by the harness before keying: the resolved method config and a hash of its source.
+    # Filled by the harness before keying: the resolved method config, a hash of the method's source,
+    # a hash of the data (card + the code that makes pairs) and of the scoring code.
     method_config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     code_hash: str = ""
+    data_hash: str = ""
+    scoring_hash: str = ""
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -98,6 +115,15 @@ class CellSpec:
         return content_key(self.to_dict())
 
     @property
+    def training_key(self) -> str:
+        """Names the trained weights: everything that shapes training, nothing that only shapes
+        evaluation (test filter, scoring code), so cells differing only there share one training."""
+        d = self.to_dict()
+        d["protocol"] = dataclasses.asdict(self.protocol.for_training())
+        d.pop("scoring_hash")
+        return content_key(d)
+
+    @property
     def label(self) -> str:
         return f"{self.method}/{self.dataset}/R={self.protocol.scale}/{self.profile}/seed={self.seed}"
 
@@ -105,6 +131,15 @@ class CellSpec:
     def rng_seed(self) -> int:
         """A 31-bit seed derived from the key: every cell draws different, reproducible noise."""
         return int(self.key[:8], 16) & 0x7FFFFFFF
+
+
+def source_hash(paths: Iterable[Path]) -> str:
+    """16 hex digits naming the content (and names) of source files: editing one changes the hash."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).name.encode())
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def canonical_json(obj: Any) -> str:

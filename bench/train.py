@@ -140,11 +140,13 @@ class TrainResult:
 
 
 class Trainer:
-    """Trains one method for one cell; everything it writes goes to `cell_dir`."""
+    """Trains one method; checkpoints and the step log go to `cell_dir` (the training's folder),
+    the step count for the progress display to `progress_path` (default: the same folder)."""
 
     def __init__(self, cfg: TrainConfig, cell_dir: Path, seed: int, device: str = "cpu",
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = print, progress_path: Path | None = None) -> None:
         self.cfg, self.cell_dir, self.seed = cfg, Path(cell_dir), seed
+        self.progress_path = progress_path or self.cell_dir / PROGRESS
         self.device = torch.device(device)
         self.log = log
         self.amp = self.device.type == "cuda"
@@ -236,7 +238,7 @@ class Trainer:
                                 "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
                                 "ema": ema.shadow if ema else None, "torch_rng": torch.get_rng_state()})
                 if time.monotonic() - t_last_progress > PROGRESS_EVERY_S or done == cfg.steps:
-                    write_json(self.cell_dir / PROGRESS, {"step": done, "steps": cfg.steps, "loss": values.get("loss")})
+                    write_json(self.progress_path, {"step": done, "steps": cfg.steps, "loss": values.get("loss")})
                     t_last_progress = time.monotonic()
         finally:
             log_file.close()

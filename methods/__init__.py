@@ -7,14 +7,13 @@ be importable by every worker, e.g. through PYTHONPATH).
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.spec import SpecError
+from bench.spec import SpecError, source_hash
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,10 @@ REGISTRY: dict[str, MethodEntry] = {e.name: e for e in [
                 "spline input plus low-level white noise high-passed into the empty band", False),
     MethodEntry("sbr", "methods.baselines.dsp:SpectralBandReplication",
                 "HE-AAC-style spectral band replication: upper LR band copied up under a decaying envelope", False),
+    MethodEntry("audiounet", "methods.baselines.audiounet:AudioUNet",
+                "AudioUNet (Kuleshov et al. 2017): 1-D U-Net, subpixel upsampling, additive skip from spline", True),
+    MethodEntry("tfilm", "methods.baselines.tfilm:TFiLMNet",
+                "TFiLM (Birnbaum et al. 2019): AudioUNet with temporal FiLM (block max-pool, LSTM, scale/shift)", True),
 ]}
 
 
@@ -91,8 +94,4 @@ def method_source_files(cls: type) -> list[Path]:
 
 
 def method_code_hash(cls: type) -> str:
-    digest = hashlib.sha256()
-    for path in method_source_files(cls):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return source_hash(method_source_files(cls))

@@ -104,3 +104,15 @@ def test_invalid_commands_write_nothing(bench_cli, tmp_path):
 def test_leaderboard_without_results_says_what_to_do(bench_cli):
     out = bench_cli("leaderboard")
     assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_filter_robustness_trains_once_and_tests_every_filter(bench_cli, tmp_path):
+    out = bench_cli("run", "--methods", "spline,audiounet", "--scales", "2", "--profile", "smoke",
+                    "--executor", "local", "--train-lowpass", "cheby1", "--lowpass", "cheby1,sinc,bessel")
+    assert out.returncode == 0, out.stderr
+    assert len(list((tmp_path / "results" / ".train").iterdir())) == 1  # one audiounet training for 3 filters
+    page = (tmp_path / "leaderboard" / "synth-speech.md").read_text()
+    assert "### Filter robustness" in page and "trained on `cheby1`" in page
+    robustness = page.split("### Filter robustness")[1]
+    assert "test `sinc`" in robustness and "test `bessel`" in robustness
+    assert "| audiounet |" in robustness

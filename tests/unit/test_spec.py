@@ -80,3 +80,28 @@ def test_target_rate_above_native_rate_is_refused():
 def test_rng_seed_differs_per_cell():
     seeds = {s.rng_seed for s in plan_cells("all", "synth-speech", "2,4,6")}
     assert len(seeds) == len(plan_cells("all", "synth-speech", "2,4,6"))
+
+
+def test_training_key_ignores_the_test_filter_but_not_the_training_one():
+    cheby = plan_cells("audiounet", "synth-speech", "2", lowpass="cheby1", train_lowpass="cheby1")[0]
+    sinc_on_cheby = plan_cells("audiounet", "synth-speech", "2", lowpass="sinc", train_lowpass="cheby1")[0]
+    sinc = plan_cells("audiounet", "synth-speech", "2", lowpass="sinc")[0]
+    assert cheby.key != sinc_on_cheby.key
+    assert cheby.training_key == sinc_on_cheby.training_key  # one training serves both test filters
+    assert sinc.training_key != cheby.training_key
+    assert cheby.protocol.train_lowpass is None  # training on the test filter is the plain protocol
+
+
+def test_lowpass_list_makes_one_cell_per_filter():
+    specs = plan_cells("spline", "synth-speech", "2,4", lowpass="cheby1,sinc,ellip")
+    assert sorted((s.protocol.scale, s.protocol.lowpass) for s in specs) == [
+        (2, "cheby1"), (2, "ellip"), (2, "sinc"), (4, "cheby1"), (4, "ellip"), (4, "sinc")]
+
+
+def test_data_and_scoring_code_are_part_of_the_key():
+    spec = plan_cells("spline", "synth-speech", "2")[0]
+    assert spec.data_hash and spec.scoring_hash
+    from dataclasses import replace
+    assert replace(spec, scoring_hash="x").key != spec.key
+    assert replace(spec, scoring_hash="x").training_key == spec.training_key
+    assert replace(spec, data_hash="x").training_key != spec.training_key
