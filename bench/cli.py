@@ -14,6 +14,22 @@ def _add_store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--leaderboard", default="leaderboard", help="leaderboard folder (default: leaderboard/)")
 
 
+# The LSD conventions of bench.metrics.LSD_CONVENTIONS, spelled out so that parsing never imports torch.
+LSD_CONVENTIONS = ("nuwave", "kuleshov", "ssr_eval")
+
+
+def _add_lsd_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lsd", default="nuwave", choices=LSD_CONVENTIONS,
+                   help="LSD convention the pages headline (default nuwave); cells store all of them")
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", action="append", default=None, metavar="[NAME=]DIR",
+                   help="where a real corpus lies (repeatable; default: the variable on its card, e.g. VCTK_ROOT)")
+    p.add_argument("--split", default=None, help="another split protocol of the corpora named, e.g. paper (vctk-multi)")
+    p.add_argument("--skip-bad", action="store_true", help="go on without unreadable/empty/NaN files (recorded in the manifest)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Audio super-resolution benchmark suite")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -23,20 +39,42 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scales", default="2,4,6", help="comma list of upscaling ratios R (default 2,4,6)")
     run.add_argument("--datasets", default="synth-speech", help="comma list of datasets, or 'all' (default synth-speech)")
     run.add_argument("--profile", default="quick", choices=PROFILES, help="compute budget (default quick)")
-    run.add_argument("--executor", default="ray", choices=("local", "ray"), help="where cells run (default ray)")
+    run.add_argument("--executor", default="ray", choices=("local", "ray", "slurm"),
+                     help="where cells run (default ray; slurm: through submitit, see the --slurm-* flags)")
     run.add_argument("--ray-address", default=None, help="attach to an existing Ray cluster instead of embedded Ray")
     run.add_argument("--num-cpus", type=int, default=None, help="CPUs to use (default: all of this machine)")
     run.add_argument("--seed", type=int, default=0, help="user seed; each cell derives its own from its key")
     run.add_argument("--target-sr", type=int, default=None,
                      help="target (HR) rate for every scale; default: the seed paper's (R=2,4: 16 kHz, R=6: 24 kHz)")
-    run.add_argument("--lowpass", default="cheby1", choices=LOWPASS_KINDS, help="anti-alias filter (default cheby1)")
+    run.add_argument("--lowpass", default="cheby1",
+                     help=f"anti-alias filter(s) of the test pairs, comma list or 'all' ({', '.join(LOWPASS_KINDS)}; "
+                          "default cheby1)")
+    run.add_argument("--train-lowpass", default=None, choices=LOWPASS_KINDS,
+                     help="train learned methods with this filter and test them with each --lowpass one "
+                          "(filter-robustness table on the dataset page)")
     run.add_argument("--retry-failed", action="store_true", help="re-run cells whose record says failed")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                      help="auto: CUDA for cells granted a GPU (the paper profile asks one per learned cell), else CPU")
     _add_store_args(run)
+    _add_lsd_arg(run)
+    _add_data_args(run)
+    from bench.executors.slurm import add_slurm_arguments, add_status_cancel_parsers
+
+    add_slurm_arguments(run)
+    add_status_cancel_parsers(sub)  # `status` and `cancel`: the jobs of `run --executor slurm`
+
+    prep = sub.add_parser("prepare", help="check real corpora and cache their LR/HR pairs before any run")
+    prep.add_argument("--datasets", required=True, help="comma list of datasets (folder:PATH too), or 'all' present")
+    prep.add_argument("--scales", default="2,4,6", help="comma list of upscaling ratios R (default 2,4,6)")
+    prep.add_argument("--target-sr", type=int, default=None, help="target (HR) rate; default: the seed paper's")
+    prep.add_argument("--lowpass", default="cheby1", help="comma list of anti-alias filters, or 'all' (default cheby1)")
+    prep.add_argument("--profile", default="quick", choices=PROFILES, help="how many items to cache (default quick: all)")
+    prep.add_argument("--results", default="results", help="results folder; the cache is <results>/.cache")
+    _add_data_args(prep)
 
     board = sub.add_parser("leaderboard", help="rebuild the leaderboard from the results folder alone")
     _add_store_args(board)
+    _add_lsd_arg(board)
 
     enh = sub.add_parser("enhance", help="super-resolve your own audio file with a finished cell")
     enh.add_argument("--input", required=True, help="audio file to enhance (any rate/format soundfile reads)")
@@ -80,7 +118,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         print(f"error: results folder {store.root} does not exist: run `python -m bench run` first "
               "or pass --results DIR", file=sys.stderr)
         return 2
-    pages = build_leaderboard(store, args.leaderboard)
+    pages = build_leaderboard(store, args.leaderboard, lsd=args.lsd)
     print(f"leaderboard: {len(pages)} pages in {Path(args.leaderboard).resolve()}")
     return 0
 
@@ -91,11 +129,11 @@ def _prepare_data(specs, store, profile) -> None:
     from bench.data import load_card, load_pairs
     from methods import load_method_class
 
-    needed = {}
+    needed = {(s.dataset, "test", s.protocol): None for s in specs}
     for s in specs:
-        splits = ("train", "valid", "test") if load_method_class(s.method).trainable else ("test",)
-        for split in splits:
-            needed[(s.dataset, split, s.protocol)] = None
+        if load_method_class(s.method).trainable:
+            for split in ("train", "valid"):
+                needed[(s.dataset, split, s.protocol.for_training())] = None
     for dataset, split, proto in needed:
         try:
             load_pairs(load_card(dataset), split, proto, store.cache_dir, profile.max_items[split])
@@ -105,11 +143,18 @@ def _prepare_data(specs, store, profile) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from bench.plan import plan_cells, triage
+    from bench.prepare import check_for_run, resolve_for_run
 
-    specs = plan_cells(args.methods, args.datasets, args.scales, args.profile, args.seed, args.target_sr,
-                       args.lowpass)  # validates everything before a byte is written
-    if args.device == "cuda" and not args.ray_address:
+    datasets = resolve_for_run(args)  # data roots, --split, 'all' = the corpora present
+    specs = plan_cells(args.methods, datasets, args.scales, args.profile, args.seed, args.target_sr,
+                       args.lowpass, args.train_lowpass)  # validates everything before a byte is written
+    check_for_run(args, specs)  # real corpora: every file checked (manifest) before any training
+    if args.device == "cuda" and not args.ray_address and args.executor != "slurm":
         _resolve_device("cuda")  # fail before anything is written; a cluster is checked by its executor
+    if args.executor == "slurm":
+        from bench.executors.slurm import require_slurm
+
+        require_slurm()  # sbatch/sacct on PATH, before anything is written
 
     from bench.executors import make_executor
     from bench.leaderboard import build_leaderboard
@@ -119,6 +164,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     store = Store(args.results)
+    store.check_writable()  # a clear error before any work when the results folder cannot be written
     plan = triage(specs, store, args.retry_failed)
     print(f"{len(specs)} cells: {len(plan.cached)} finished before (reused), {len(plan.failed)} failed before "
           f"(kept; --retry-failed re-runs them), {len(plan.todo)} to run", file=sys.stderr)
@@ -126,13 +172,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if plan.todo:
         _prepare_data(plan.todo, store, RUN_PROFILES[args.profile])
         executor = make_executor(args.executor, ray_address=args.ray_address, num_cpus=args.num_cpus,
-                                 device=args.device)
+                                 device=args.device, **{k: v for k, v in vars(args).items() if k.startswith("slurm_")})
         progress = Progress(len(plan.todo), [store.cell_dir(s.key) for s in plan.todo])
         try:
             records += executor.run(plan.todo, str(store.root), progress)
         finally:
             progress.close()
-    build_leaderboard(store, args.leaderboard)
+    build_leaderboard(store, args.leaderboard, lsd=args.lsd)
     bad = [r for r in records if r["status"] != "ok"]
     print(f"done in {time.perf_counter() - t0:.1f} s: {len(records) - len(bad)} ok, {len(bad)} not ok; "
           f"results in {store.root}, leaderboard in {Path(args.leaderboard).resolve()}", file=sys.stderr)
@@ -170,11 +216,37 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from bench.prepare import main as prepare
+
+    return prepare(args)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from bench.executors.slurm import cmd_status
+
+    return cmd_status(args)
+
+
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    from bench.executors.slurm import cmd_cancel
+
+    return cmd_cancel(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": _cmd_run, "leaderboard": _cmd_leaderboard, "list": _cmd_list, "enhance": _cmd_enhance}
+    commands = {"run": _cmd_run, "leaderboard": _cmd_leaderboard, "list": _cmd_list, "enhance": _cmd_enhance,
+                "prepare": _cmd_prepare, "status": _cmd_status, "cancel": _cmd_cancel}
     try:
         return commands[args.command](args)
-    except SpecError as exc:
+    except SpecError as exc:  # also bench.store.StoreWriteError: results folder not writable, found up front
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the results folder filled up or turned read-only mid-run
+        from bench.store import WRITE_ERRNOS, describe_write_error
+
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        print(f"error: {describe_write_error(exc, getattr(args, 'results', '?'))}", file=sys.stderr)
         return 2

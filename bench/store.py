@@ -13,8 +13,10 @@ so a killed driver or worker never leaves a half-written file that looks finishe
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import re
 import tempfile
 from pathlib import Path
@@ -23,8 +25,12 @@ from typing import Any, Callable
 import pandas as pd
 
 from bench.metrics import METRIC_NAMES
+from bench.spec import SpecError
 
-STATUSES = ("ok", "failed", "infeasible", "timeout")
+# cancelled: its SLURM job was cancelled (`bench cancel`, scancel) before it recorded anything else;
+# like failed and timeout it is kept until `--retry-failed` re-runs it.
+STATUSES = ("ok", "failed", "infeasible", "timeout", "cancelled")
+RETRYABLE = ("failed", "timeout", "cancelled")
 _KEY_RE = re.compile(r"^[0-9a-f]{16}$")
 
 # The tidy table's leading columns, in this order; metric CI bounds and extras follow.
@@ -45,12 +51,38 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
+# errno values that mean "this folder cannot take our writes": permissions, read-only, full, quota.
+WRITE_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+# Refuse to start a run with less free space than this (MiB; BENCH_MIN_FREE_MB overrides).
+MIN_FREE_MB = float(os.environ.get("BENCH_MIN_FREE_MB", "50"))
+
+
+class StoreWriteError(SpecError):
+    """The results folder cannot be written (permissions, read-only, full); the message says what to do."""
+
+
+def describe_write_error(exc: OSError, root: Path | str) -> str:
+    what = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
+            errno.EROFS: "the filesystem is read-only", errno.ENOTDIR: "a path on the way is not a directory",
+            errno.EEXIST: "it exists and is not a directory"}.get(exc.errno, "permission denied")
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return (f"cannot write to the results folder {root}: {what}{where} [{exc.strerror or exc}]. "
+            "Free space or fix permissions, or pass --results DIR on a writable filesystem; "
+            "records already written are intact (every write is a temp file renamed into place)")
+
+
 def write_json(path: Path, obj: Any) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str)))
 
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
+
+
+def _checked_key(key: str) -> str:
+    if not _KEY_RE.match(key):  # keys come from sha256; anything else could escape the root
+        raise ValueError(f"invalid cell key {key!r}: expected 16 lowercase hex digits")
+    return key
 
 
 class Store:
@@ -67,10 +99,34 @@ class Store:
     def csv_path(self) -> Path:
         return self.root / "results.csv"
 
+    def check_writable(self, min_free_mb: float = MIN_FREE_MB) -> None:
+        """Before work starts: the root exists (created if needed), takes a file, and has some free
+        space; StoreWriteError with what to do otherwise. Nothing is left behind."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".write-probe.", suffix=".tmp")
+            try:
+                os.write(fd, b"\0" * 4096)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as exc:
+            if exc.errno in WRITE_ERRNOS or exc.errno in (errno.ENOTDIR, errno.EEXIST):
+                raise StoreWriteError(describe_write_error(exc, self.root)) from None
+            raise
+        free_mb = shutil.disk_usage(self.root).free / 2**20
+        if free_mb < min_free_mb:
+            raise StoreWriteError(describe_write_error(
+                OSError(errno.ENOSPC, f"only {free_mb:.1f} MiB free, at least {min_free_mb:g} MiB needed"), self.root))
+
     def cell_dir(self, key: str) -> Path:
-        if not _KEY_RE.match(key):  # keys come from sha256; anything else could escape the root
-            raise ValueError(f"invalid cell key {key!r}: expected 16 lowercase hex digits")
-        return self.root / key
+        return self.root / _checked_key(key)
+
+    def train_dir(self, training_key: str) -> Path:
+        """Checkpoints and train log of one training run, shared by every cell that differs from
+        another only in how it is evaluated (test filter, scoring code): they never train twice."""
+        return self.root / ".train" / _checked_key(training_key)
 
     def read_record(self, key: str) -> dict[str, Any] | None:
         path = self.cell_dir(key) / "record.json"
@@ -116,14 +172,16 @@ def record_row(record: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "method": spec["method"], "dataset": spec["dataset"], "scale": proto["scale"],
         "low_sr": proto["target_sr"] // proto["scale"], "target_sr": proto["target_sr"],
-        "lowpass": proto["lowpass"], "profile": spec["profile"], "seed": spec["seed"],
+        "lowpass": proto["lowpass"], "train_lowpass": proto.get("train_lowpass") or "",
+        "profile": spec["profile"], "seed": spec["seed"],
         "status": record["status"], "key": record["key"],
         "error": record.get("error") or "",
         "device": record.get("provenance", {}).get("device"),
     }
     for name, agg in (record.get("metrics") or {}).items():
         row[name], row[f"{name}_lo"], row[f"{name}_hi"] = agg["mean"], agg["lo"], agg["hi"]
-    for name in ("params", "train_s", "infer_rtf", "n_files", "wall_s", "steps_per_s", "best_valid_lsd", "best_step"):
+    for name in ("params", "train_s", "infer_rtf", "n_files", "wall_s", "steps_per_s", "best_valid_lsd", "best_step",
+                 "peak_rss_mb", "peak_cuda_mb"):
         if name in record:
             row[name] = record[name]
     return row

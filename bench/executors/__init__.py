@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from bench.progress import Progress
 from bench.spec import CellSpec
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "ray", "slurm")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -51,4 +51,8 @@ def make_executor(name: str, **options: Any) -> Executor:
 
         return RayExecutor(address=options.get("ray_address"), num_cpus=options.get("num_cpus"),
                            device=options.get("device", "auto"))
+    if name == "slurm":
+        from bench.executors.slurm import SlurmExecutor, options_from
+
+        return SlurmExecutor(options_from(**options), device=options.get("device", "auto"))
     raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from bench.cell import run_cell
 from bench.executors import cell_resources, infeasible_record
+from bench.lock import run_cell_exclusive
 from bench.progress import Progress
 from bench.spec import CellSpec
 from bench.store import Store
@@ -30,8 +30,8 @@ class LocalExecutor:
             else:
                 progress.set_running(1)
                 # One cell at a time, so it may use every CPU of the machine.
-                record = run_cell(spec, results_root, num_threads=self.num_cpus,
-                                  device="cuda" if need["num_gpus"] else "cpu")
+                record = run_cell_exclusive(spec, results_root, num_threads=self.num_cpus,
+                                            device="cuda" if need["num_gpus"] else "cpu")
                 progress.set_running(0)
             progress.finished(record)
             records.append(record)

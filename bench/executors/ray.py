@@ -12,8 +12,9 @@ import logging
 import os
 from typing import Any
 
-from bench.cell import failure_record, run_cell
+from bench.cell import failure_record
 from bench.executors import cell_resources, infeasible_record
+from bench.lock import run_cell_exclusive
 from bench.progress import Progress
 from bench.spec import CellSpec
 from bench.store import Store
@@ -24,7 +25,8 @@ OBJECT_STORE_BYTES = 256 * 1024 * 1024
 
 
 def _cell_task(spec_dict: dict[str, Any], results_root: str, num_threads: int, device: str) -> dict[str, Any]:
-    return run_cell(CellSpec.from_dict(spec_dict), results_root, num_threads=num_threads, device=device)
+    # Under the cell's lock: a second `bench run` on the same results folder never computes it at the same time.
+    return run_cell_exclusive(CellSpec.from_dict(spec_dict), results_root, num_threads=num_threads, device=device)
 
 
 class RayExecutor:
