@@ -1,0 +1,199 @@
+"""methods.baselines.audiounet and methods.baselines.tfilm: shapes, the additive skip, subpixel, TFiLM."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from bench.degrade import upsample
+from bench.spec import Protocol
+from methods.base import Batch
+from methods.baselines.audiounet import AudioUNet, UNet1d, multi_resolution_stft_loss, subpixel1d
+from methods.baselines.tfilm import TFiLM, TFiLMNet, TFiLMUNet1d
+
+PROTOCOLS = [Protocol(2, 16000), Protocol(4, 16000), Protocol(6, 24000)]
+CLASSES = [AudioUNet, TFiLMNet]
+
+
+def _lr(batch: int, length: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(batch, 1, length, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.name)
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: f"R{p.scale}")
+@pytest.mark.parametrize("length", [37, 64, 251])
+def test_forward_shape_any_length(cls, protocol, length):
+    method = cls(cls.config_for("smoke"), protocol)
+    out = method.forward(_lr(2, length))
+    assert out.shape == (2, 1, length * protocol.scale)
+    assert out.dtype == torch.float32
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.name)
+def test_quick_config_shapes(cls):
+    method = cls(cls.config_for("quick"), PROTOCOLS[2])
+    assert method.enhance(_lr(1, 333)).shape == (1, 1, 333 * 6)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.name)
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: f"R{p.scale}")
+def test_zeroed_last_layer_returns_exactly_the_spline_input(cls, protocol):
+    method = cls(cls.config_for("smoke"), protocol)
+    last = method.networks["unet"].last
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.zero_()
+    lr = _lr(2, 45)
+    assert torch.equal(method.enhance(lr), upsample(lr, protocol.scale, "spline"))
+
+
+def test_last_layer_starts_near_zero_so_training_starts_at_the_spline():
+    method = AudioUNet(AudioUNet.config_for("smoke"), PROTOCOLS[1])
+    lr = _lr(1, 200)
+    spline = upsample(lr, 4, "spline")
+    assert (method.enhance(lr) - spline).abs().max() < 0.05 * spline.abs().max()
+
+
+def test_subpixel_single_channel_interleaves_the_r_channels():
+    x = torch.tensor([[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]])  # (1, r=2, 3)
+    assert subpixel1d(x, 2).tolist() == [[[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]]]
+
+
+def test_subpixel_multichannel_matches_tf_batch_to_space_ordering():
+    # (1, 4, 2): channel k, position w holds 2k + w; r = 2 -> 2 output channels of length 4.
+    # TF SubPixel1D (transpose + batch_to_space): out[c, 2w + i] = in[i*C + c, w], C = 2.
+    x = torch.arange(8.0).view(1, 4, 2)
+    assert subpixel1d(x, 2).tolist() == [[[0.0, 4.0, 1.0, 5.0], [2.0, 6.0, 3.0, 7.0]]]
+
+
+def test_subpixel_r3_and_bad_channels():
+    x = torch.arange(6.0).view(1, 3, 2)  # r = 3, C = 1
+    assert subpixel1d(x, 3).tolist() == [[[0.0, 2.0, 4.0, 1.0, 3.0, 5.0]]]
+    with pytest.raises(ValueError, match="not divisible"):
+        subpixel1d(torch.zeros(1, 3, 2), 2)
+
+
+def test_unet_skips_are_stacked_and_the_depth_follows_the_config():
+    net = UNet1d((4, 8, 8), (9, 5, 3), dropout=0.0)
+    assert net.length_multiple() == 16
+    assert [b.body[0].in_channels for b in net.up] == [8, 16, 16]  # bottleneck 8, then 2 * C_l after concat
+    assert net.last.in_channels == 8  # 2 * filters[0]
+
+
+def test_tfilm_modulation_shapes_and_blockwise_affine():
+    torch.manual_seed(0)
+    layer = TFiLM(channels=6, block_size=8)
+    x = torch.randn(2, 6, 32)
+    scale, shift = layer.modulation(x)
+    assert scale.shape == shift.shape == (2, 6, 4)
+    y = layer(x)
+    assert y.shape == x.shape
+    for j in range(4):  # y = scale * x + shift, constant per block
+        block = slice(8 * j, 8 * (j + 1))
+        torch.testing.assert_close(y[..., block], scale[..., j:j + 1] * x[..., block] + shift[..., j:j + 1])
+
+
+def test_tfilm_scale_mode_has_no_shift():
+    layer = TFiLM(channels=3, block_size=4, mode="scale")
+    assert layer.lstm.hidden_size == 3
+    scale, shift = layer.modulation(torch.randn(1, 3, 16))
+    assert scale.shape == (1, 3, 4) and torch.count_nonzero(shift) == 0
+    with pytest.raises(ValueError, match="mode"):
+        TFiLM(3, 4, mode="bogus")
+
+
+def test_tfilm_modulation_depends_on_the_lstm_state():
+    torch.manual_seed(0)
+    layer = TFiLM(channels=5, block_size=4)
+    pattern = torch.randn(1, 5, 4)
+    x = pattern.repeat(1, 1, 6)  # six identical blocks: same pooled summary every block
+    scale, shift = layer.modulation(x)
+    # Only the recurrent state differs from block to block, and the modulation differs with it.
+    assert not torch.allclose(scale[..., 0], scale[..., -1])
+    assert not torch.allclose(shift[..., 0], shift[..., -1])
+    # Causal over blocks: changing block 0 changes later blocks' modulation, changing the last does not
+    # change earlier ones.
+    x2 = x.clone()
+    x2[..., :4] += 3.0
+    scale2, _ = layer.modulation(x2)
+    assert not torch.allclose(scale[..., 3], scale2[..., 3])
+    x3 = x.clone()
+    x3[..., -4:] += 3.0
+    scale3, _ = layer.modulation(x3)
+    torch.testing.assert_close(scale[..., :5], scale3[..., :5])
+
+
+def test_tfilm_block_sizes_and_length_multiple():
+    net = TFiLMUNet1d((4, 8, 8, 8), (9, 5, 3, 3), block0=128, film="affine", dropout=0.0)
+    assert [net.block_size(l) for l in range(5)] == [128, 64, 32, 16, 8]
+    assert net.length_multiple() == 256  # 32 blocks per level on an 8192-sample patch
+    assert [m.block_size for m in net.down_mod] == [128, 64, 32, 16]
+    assert [m.block_size for m in net.up_mod] == [16, 32, 64, 128]  # mirrors the down path
+    assert net.bottleneck_mod.block_size == 8
+    with pytest.raises(ValueError, match="multiple of the block size"):
+        net.down_mod[0](torch.zeros(1, 4, 100))
+
+
+def test_tfilm_is_the_unet_plus_modulation():
+    a = AudioUNet(AudioUNet.config_for("smoke"), PROTOCOLS[0]).networks["unet"]
+    t = TFiLMNet(TFiLMNet.config_for("smoke"), PROTOCOLS[0]).networks["unet"]
+    assert isinstance(t, UNet1d)
+    assert all(isinstance(m, torch.nn.Identity) for m in a.down_mod)
+    assert all(isinstance(m, TFiLM) for m in [*t.down_mod, t.bottleneck_mod, *t.up_mod])
+
+
+@pytest.mark.parametrize("loss", ["rmse", "mse"])
+def test_losses_match_the_definitions(loss):
+    cfg = dataclasses.replace(AudioUNet.config_for("smoke"), loss=loss)
+    method = AudioUNet(cfg, PROTOCOLS[0])
+    method.train_mode(False)
+    lr, hr = _lr(3, 32), _lr(3, 64, seed=1)
+    value = method.losses(Batch(lr=lr, hr=hr))["loss"]
+    per_item = (method.forward(lr) - hr).square().mean(dim=(1, 2))
+    expected = (per_item + 1e-6).sqrt().mean() if loss == "rmse" else per_item.mean()
+    torch.testing.assert_close(value, expected)
+
+
+def test_unknown_loss_is_rejected():
+    with pytest.raises(ValueError, match="loss"):
+        AudioUNet(dataclasses.replace(AudioUNet.config_for("smoke"), loss="l1"), PROTOCOLS[0])
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.name)
+def test_smoke_profile_is_tiny_and_paper_is_published_size(cls):
+    assert cls(cls.config_for("smoke"), PROTOCOLS[0]).num_parameters() < 10_000
+    paper = cls.config_for("paper")
+    assert paper.filters[:2] == ((128, 384) if cls is AudioUNet else (128, 256))
+    assert paper.kernels == (65, 33, 17, 9)
+    assert paper.train.optimizer == "adam"
+
+
+def test_tfilm_scale_offset_shifts_only_the_scale():
+    torch.manual_seed(0)
+    plain = TFiLM(channels=4, block_size=4)
+    offset = TFiLM(channels=4, block_size=4, scale_offset=1.0)
+    offset.load_state_dict(plain.state_dict())
+    x = torch.randn(1, 4, 16)
+    (s0, b0), (s1, b1) = plain.modulation(x), offset.modulation(x)
+    torch.testing.assert_close(s1, s0 + 1.0)
+    torch.testing.assert_close(b1, b0)
+
+
+def test_spectral_term_is_off_by_default_and_named_when_on():
+    lr, hr = _lr(2, 600), _lr(2, 1200, seed=1)
+    for cls in CLASSES:
+        assert cls.config_for("paper").spectral_weight == 0.0  # the published objective
+    cfg = dataclasses.replace(AudioUNet.config_for("smoke"), spectral_weight=0.5)
+    method = AudioUNet(cfg, PROTOCOLS[0])
+    method.train_mode(False)
+    terms = method.losses(Batch(lr=lr, hr=hr))
+    torch.testing.assert_close(terms["loss"], terms["l2"] + 0.5 * terms["spectral"])
+    assert terms["spectral"] > 0
+
+
+def test_multi_resolution_stft_loss_is_zero_on_equal_signals():
+    x = _lr(2, 3000)
+    assert multi_resolution_stft_loss(x, x, (256, 512)).item() == pytest.approx(0.0, abs=1e-6)
+    assert multi_resolution_stft_loss(0.5 * x, x, (256, 512)).item() > 0.1
