@@ -39,6 +39,14 @@ REGISTRY: dict[str, MethodEntry] = {e.name: e for e in [
                 "AudioUNet (Kuleshov et al. 2017): 1-D U-Net, subpixel upsampling, additive skip from spline", True),
     MethodEntry("tfilm", "methods.baselines.tfilm:TFiLMNet",
                 "TFiLM (Birnbaum et al. 2019): AudioUNet with temporal FiLM (block max-pool, LSTM, scale/shift)", True),
+    MethodEntry("tfdfe", "methods.tfdfe.model:TFDFE",
+                "TFDFE-ASR (seed paper): waveform VAE + spectrogram U-Net fused by windowed attention", True),
+    MethodEntry("tfdfe-tanh", "methods.tfdfe.model:TFDFETanh",
+                "TFDFE-ASR with the closed-form Eq. 14 tanh fusion of the two modules", True),
+    MethodEntry("tfdfe-swsrm", "methods.tfdfe.model:TFDFESWSRM",
+                "TFDFE-ASR ablation: the sound-wave VAE module (SWSRM) alone", True),
+    MethodEntry("tfdfe-ssrm", "methods.tfdfe.model:TFDFESSRM",
+                "TFDFE-ASR ablation: the spectrogram dual-regression U-Net (SSRM) alone", True),
 ]}
 
 
