@@ -9,7 +9,7 @@ stale data.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -133,9 +133,3 @@ def load_pairs(card: DatasetCard, split: str, protocol: Protocol, cache_dir: Pat
     _save(path, pairs)
     return pairs
 
-
-def robustness_pairs(card: DatasetCard, split: str, protocol: Protocol, lowpasses: list[str], cache_dir: Path,
-                     max_items: int | None = None) -> dict[str, Pairs]:
-    """Filter robustness: the pairs of `split` degraded with each of `lowpasses` (same HR, same items),
-    e.g. to evaluate a model trained with `protocol.lowpass` on LR made by other anti-alias filters."""
-    return {lp: load_pairs(card, split, replace(protocol, lowpass=lp), cache_dir, max_items) for lp in lowpasses}
