@@ -464,13 +464,13 @@ def dataset_page(board: Board, dataset: str, out_dir: Path, reported: list[dict]
             if rep:
                 parts += ["Reported (as published; their protocol may differ in details) beside ours:", "", rep, ""]
         parts += _plots(board, dataset, str(profile), groups, out_dir)
-        parts += robustness_section(board, dataset, str(profile))
+        parts += robustness_section(board, dataset, str(profile), out_dir)
     every = board.all_cells[board.all_cells["dataset"] == dataset]
     parts += ["## Failed and infeasible cells", "", _failed_section(every[every["status"] != "ok"]), ""]
     return "\n".join(parts)
 
 
-def robustness_section(board: Board, dataset: str, profile: str) -> list[str]:
+def robustness_section(board: Board, dataset: str, profile: str, out_dir: Path) -> list[str]:
     """Filter robustness: models trained with one anti-alias filter, tested with each other one
     (`bench run --train-lowpass F --lowpass a,b,...`). Rows: methods; columns: test filters."""
     cross = board.cross_filter
@@ -492,6 +492,14 @@ def robustness_section(board: Board, dataset: str, profile: str) -> list[str]:
                 for m in _method_order(cells["method"].unique())]
         lines += [f"R={scale}, {target_sr / 1000:g} kHz, trained on `{train}`:", "",
                   _table(["method", *[f"test `{f}`" for f in filters]], rows), ""]
+        from bench.plots import robustness_heatmap
+
+        methods = _method_order(cells["method"].unique())
+        stem = f"{dataset_slug(dataset)}-{profile}-robustness-R{scale}-{target_sr}-{train}"
+        values = np.array([[table.get((m, f), np.nan) for f in filters] for m in methods], dtype=float)
+        robustness_heatmap(values, methods, filters, out_dir / "plots" / f"{stem}.png",
+                           f"{dataset}: trained on {train}, R={scale}")
+        lines += [f"![filter robustness](plots/{stem}.png)", ""]
     return lines
 
 

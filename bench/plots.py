@@ -144,3 +144,19 @@ def cost_quality_figure(groups, path: Path, title: str, ylabel: str) -> None:
     axes[0][0].set_ylabel(ylabel)
     fig.suptitle(title, fontsize=10)
     _save(fig, path)
+
+
+def robustness_heatmap(values: np.ndarray, methods: Sequence[str], filters: Sequence[str], path: Path,
+                       title: str) -> None:
+    """Heat map of LSD (methods x test filters, NaN = missing), numbers printed in every cell."""
+    fig, ax = plt.subplots(figsize=(1.3 * len(filters) + 2.5, 0.45 * len(methods) + 1.6), layout="constrained")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis_r", aspect="auto")
+    ax.set_xticks(range(len(filters)), [f"test {f}" for f in filters], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(methods)), list(methods), fontsize=8)
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            light = image.norm(v) < 0.5  # viridis_r is light at the low end: dark text there
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="black" if light else "white")
+    fig.colorbar(image, ax=ax, label="LSD (lower is better)")
+    ax.set_title(title, fontsize=9)
+    _save(fig, path)

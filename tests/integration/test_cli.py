@@ -116,3 +116,4 @@ def test_filter_robustness_trains_once_and_tests_every_filter(bench_cli, tmp_pat
     robustness = page.split("### Filter robustness")[1]
     assert "test `sinc`" in robustness and "test `bessel`" in robustness
     assert "| audiounet |" in robustness
+    assert (tmp_path / "leaderboard" / "plots" / "synth-speech-smoke-robustness-R2-16000-cheby1.png").stat().st_size
