@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.spec import LOWPASS_KINDS, PROFILES, SpecError
+from bench.spec import DEVICES, LOWPASS_KINDS, PROFILES, SpecError
 
 
 def _add_store_args(p: argparse.ArgumentParser) -> None:
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="train learned methods with this filter and test them with each --lowpass one "
                           "(filter-robustness table on the dataset page)")
     run.add_argument("--retry-failed", action="store_true", help="re-run cells whose record says failed")
-    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+    run.add_argument("--device", default="auto", choices=DEVICES,
                      help="auto: CUDA for cells granted a GPU (the paper profile asks one per learned cell), else CPU")
     _add_store_args(run)
     _add_lsd_arg(run)
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     enh.add_argument("--scale", type=int, default=None)
     enh.add_argument("--profile", default=None, choices=PROFILES, help="narrow --method/--dataset/--scale")
     enh.add_argument("--results", default="results", help="results folder (default: results/)")
-    enh.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    enh.add_argument("--device", default="auto", choices=DEVICES)
 
     lst = sub.add_parser("list", help="list registered methods or datasets")
     lst.add_argument("what", choices=("methods", "datasets"))

@@ -18,6 +18,7 @@ PAPER_TARGET_SR: dict[int, int] = {2: 16000, 4: 16000, 6: 24000}
 LOWPASS_KINDS = ("cheby1", "decimate", "stft", "sinc", "butter", "bessel", "ellip")
 UPSAMPLER_KINDS = ("spline", "sinc", "linear")
 PROFILES = ("smoke", "quick", "paper")
+DEVICES = ("auto", "cpu", "cuda")  # auto: CUDA where a GPU was granted, else CPU
 
 
 class SpecError(ValueError):

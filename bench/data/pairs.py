@@ -25,10 +25,16 @@ from bench.store import atomic_write
 _BENCH_DIR = Path(__file__).resolve().parents[1]
 
 
+_NOT_DATA_SHAPING = frozenset({"__init__.py", "cards.py", "manifest.py", "fixtures.py"})
+
+
 @lru_cache(maxsize=1)
 def _data_code_hash() -> str:
-    """Hash of every source file that shapes prepared data (adapters, generators, degradation)."""
-    return source_hash(sorted((_BENCH_DIR / "data").glob("*.py")) + [_BENCH_DIR / "degrade.py", _BENCH_DIR / "audio.py"])
+    """Hash of the source files that shape prepared data (adapters, generators, degradation). Card
+    parsing, manifests, test fixtures and the package index are left out: they never change a sample,
+    and hashing them would re-run every cell for an unrelated edit."""
+    shaping = [p for p in sorted((_BENCH_DIR / "data").glob("*.py")) if p.name not in _NOT_DATA_SHAPING]
+    return source_hash(shaping + [_BENCH_DIR / "degrade.py", _BENCH_DIR / "audio.py"])
 
 
 def data_hash(card: DatasetCard) -> str:

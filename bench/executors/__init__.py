@@ -13,7 +13,6 @@ from bench.progress import Progress
 from bench.spec import CellSpec
 
 EXECUTORS = ("local", "ray", "slurm")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 class Executor(Protocol):
