@@ -137,6 +137,9 @@ class TrainResult:
     best_valid_lsd: float
     best_step: int
     resumed_from: int
+    # Share of train_s spent making batches (crop + copy to the device), the rest being the method's
+    # forward/backward/optimiser steps: the check that data never bottlenecks training (issue 11).
+    data_fraction: float = math.nan  # unknown for trainings finished before it was measured
 
 
 class Trainer:
@@ -181,7 +184,7 @@ class Trainer:
             group.setdefault("base_lr", group["lr"])
         ema = EMA(method, cfg.ema_decay) if cfg.ema_decay else None
         sampler = PairSampler(train, proto.scale, cfg.crop_seconds, proto.target_sr, cfg.batch_size, self.seed)
-        start, train_s = 0, 0.0
+        start, train_s, data_s = 0, 0.0, 0.0
         best = {"lsd": math.inf, "step": -1, "weights": None}
 
         ckpt = self.load_checkpoint()
@@ -199,6 +202,7 @@ class Trainer:
             if ema:
                 ema.shadow = ckpt["ema"]
             best, start, train_s = ckpt["best"], ckpt["step"], ckpt["train_s"]
+            data_s = ckpt.get("data_s", 0.0)
             torch.set_rng_state(ckpt["torch_rng"])
             self.log(f"resuming from checkpoint at step {start}")
         resumed_from = start
@@ -215,8 +219,10 @@ class Trainer:
                     group["lr"] = group["base_lr"] * lr_factor(cfg, step)
                 method.train_mode(True)
                 opt.step_index = step
+                batch = sampler.batch(step, self.device)
+                data_s += time.perf_counter() - t0
                 with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                    losses = method.training_step(sampler.batch(step, self.device), opt)
+                    losses = method.training_step(batch, opt)
                 values = {k: float(v.detach()) for k, v in losses.items()}
                 bad = [k for k, v in values.items() if not math.isfinite(v)]
                 if bad:
@@ -233,7 +239,7 @@ class Trainer:
                     best = self._validate_and_keep_best(method, ema, valid, done, best)
                 if done % cfg.checkpoint_every == 0 and done < cfg.steps:
                     log_file.flush()
-                    self._save({"final": False, "step": done, "train_s": train_s, "best": best,
+                    self._save({"final": False, "step": done, "train_s": train_s, "data_s": data_s, "best": best,
                                 "weights": method.state_dict(),
                                 "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
                                 "ema": ema.shadow if ema else None, "torch_rng": torch.get_rng_state()})
@@ -244,7 +250,8 @@ class Trainer:
             log_file.close()
 
         result = TrainResult(steps=cfg.steps, train_s=train_s, steps_per_s=cfg.steps / max(train_s, 1e-9),
-                             best_valid_lsd=best["lsd"], best_step=best["step"], resumed_from=resumed_from)
+                             best_valid_lsd=best["lsd"], best_step=best["step"], resumed_from=resumed_from,
+                             data_fraction=data_s / max(train_s, 1e-9))
         method.load_state_dict(best["weights"])
         self._save({"final": True, "step": cfg.steps, "weights": method.state_dict(), "result": result.__dict__})
         self.log(f"trained {cfg.steps} steps in {train_s:.1f} s; best valid LSD {best['lsd']:.3f} at step {best['step']}")

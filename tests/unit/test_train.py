@@ -94,6 +94,7 @@ def test_loss_falls_and_record_fields(tmp_path):
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
     assert result.steps == 40 and result.train_s > 0 and result.steps_per_s > 0
     assert result.best_step in (10, 20, 30, 40) and np.isfinite(result.best_valid_lsd)
+    assert 0 < result.data_fraction < 1  # batch making is timed apart from the steps
 
 
 def test_final_checkpoint_loads_with_weights_only_and_reproduces_the_method(tmp_path):
