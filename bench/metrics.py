@@ -360,9 +360,10 @@ def si_sdr(est: ArrayLike, ref: ArrayLike) -> np.ndarray:
 
 
 @torch.inference_mode()
-def score(est: ArrayLike, ref: ArrayLike, low_sr: int, target_sr: int, *, bands: bool = False
-          ) -> dict[str, np.ndarray]:
-    """All of METRIC_NAMES for a batch (and BAND_NAMES with ``bands=True``).
+def score(est: ArrayLike, ref: ArrayLike, low_sr: int, target_sr: int, *, bands: bool = False,
+          headline_only: bool = False) -> dict[str, np.ndarray]:
+    """All of METRIC_NAMES for a batch (and BAND_NAMES with ``bands=True``); with ``headline_only``
+    just SNR, LSD, LSD-HF and LSD-LF (nuwave), the set training validation and quick checks need.
 
     The nuwave LSD, its HF/LF split, the bands and the kuleshov LSD share one 2048-point STFT of each
     signal; ssr_eval makes its own at ``target_sr``. (T,)|(B,T)|(B,1,T) x 2 -> {name: float64 (B,)},
@@ -372,16 +373,19 @@ def score(est: ArrayLike, ref: ArrayLike, low_sr: int, target_sr: int, *, bands:
     band_edges = band_bins(N_BANDS) if bands else []
     edges = sorted({0, split, N_BINS, *band_edges})
     est_t, ref_t = _prepare(est, ref)
-    sums, per_bin = _nuwave_pass(est_t, ref_t, edges, kuleshov=True)
+    sums, per_bin = _nuwave_pass(est_t, ref_t, edges, kuleshov=not headline_only)
     out = {
         "snr": _out(_snr(est_t, ref_t)),
         "lsd": _out(_range_lsd(sums, edges, 0, N_BINS)),
         "lsd_hf": _out(_range_lsd(sums, edges, split, N_BINS)),
         "lsd_lf": _out(_range_lsd(sums, edges, 0, split)),
-        "si_sdr": _out(_si_sdr(est_t, ref_t)),
-        "lsd_kuleshov": _out(_kuleshov_from_bins(per_bin, sums.shape[1])),
-        "lsd_ssr_eval": _out(_ssr_eval(est_t, ref_t, target_sr)),
     }
+    if not headline_only:
+        out.update({
+            "si_sdr": _out(_si_sdr(est_t, ref_t)),
+            "lsd_kuleshov": _out(_kuleshov_from_bins(per_bin, sums.shape[1])),
+            "lsd_ssr_eval": _out(_ssr_eval(est_t, ref_t, target_sr)),
+        })
     for name, lo, hi in zip(BAND_NAMES, band_edges[:-1], band_edges[1:]):
         out[name] = _out(_range_lsd(sums, edges, lo, hi))
     return out

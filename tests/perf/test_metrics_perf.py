@@ -1,15 +1,26 @@
-"""Throughput of bench.metrics against the usual per-file librosa + numpy loops.
+"""Throughput of bench.metrics against per-file librosa + numpy loops computing the same formulas.
 
 Run: python -m pytest tests/perf/test_metrics_perf.py -m perf --benchmark-enable -o addopts=""
-Each benchmark records ``audio_s_per_s`` (seconds of audio scored per wall-clock second) in
-extra_info. Two groups per rate, each ours against a librosa loop doing the same work:
-``snr+lsd``: SNR and the nuwave LSD (what training validation needs); ``all``: what a cell stores
-per file, SNR and all three LSD conventions (``score(..., bands=True)`` also gives HF/LF, bands and
-SI-SDR from the same spectra). The librosa loops are checked against ours before they are timed
-(both float64, rtol 1e-5). ``ssr_eval``'s rate-scaled n_fft is prime or 3 x prime at 16/48 kHz
-(743, 2229) and its hop is 10 ms, so it costs more than the other two together.
+(or `python scripts/benchmarks.py`, which also writes BENCHMARKS.md).
+
+One benchmark, parametrised over rate x workload x implementation; each records ``audio_s_per_s``
+(seconds of audio scored per wall-clock second) in extra_info. Workloads:
+``snr+lsd`` (what training validation needs), ``snr+lsd+hf/lf`` (the headline columns) and ``all``
+(SNR and all three LSD conventions, with HF/LF). Implementations:
+
+- ``ours``: bench.metrics, the whole batch at once (torch, float64, spectra shared between metrics).
+- ``librosa_per_metric``: the usual evaluation script: a loop over files calling one function per
+  metric, each making the STFTs it needs (as metric functions in ssr_eval-style code do).
+- ``librosa_shared``: a careful loop over files that makes each file's 2048-point spectra once and
+  derives every nuwave-family value from them (the strictest per-file baseline).
+
+Values of all three are checked to agree to 1e-5 relative before anything is timed (all float64).
+``ssr_eval``'s rate-scaled n_fft is prime or 3 x prime at 16/48 kHz (743, 2229) and its hop is 10 ms,
+so it costs more than the other conventions together.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import librosa
 import numpy as np
@@ -20,31 +31,86 @@ from bench.metrics import lsd, score, snr
 BATCH, SECONDS = 16, 3.0
 RATES = (16000, 24000, 48000)
 ROUNDS = 5
+WORKLOADS = ("snr+lsd", "snr+lsd+hf/lf", "all")
+IMPLEMENTATIONS = ("ours", "librosa_per_metric", "librosa_shared")
 # librosa's "hann" is scipy's periodic (fftbins=True) window; its default pad_mode is "constant",
 # while all three conventions' reference code padded by reflection (librosa < 0.10).
 STFT = dict(n_fft=2048, hop_length=512, win_length=2048, window="hann", center=True, pad_mode="reflect")
+N_BINS = 1025
 
 
-def librosa_snr_lsd(est: np.ndarray, ref: np.ndarray, sr: int, all_conventions: bool = False) -> dict[str, np.ndarray]:
-    """SNR and LSD the usual way: one file at a time, librosa STFT, numpy. (B, T) x 2 -> (B,)."""
-    out: dict[str, list] = {"snr": [], "lsd": [], "lsd_kuleshov": [], "lsd_ssr_eval": []}
-    ssr = dict(n_fft=int(2048 / (44100 / sr)), hop_length=int(sr / 100), center=True, pad_mode="reflect")
+def _names(workload: str) -> tuple[str, ...]:
+    return {"snr+lsd": ("snr", "lsd"), "snr+lsd+hf/lf": ("snr", "lsd", "lsd_hf", "lsd_lf"),
+            "all": ("snr", "lsd", "lsd_hf", "lsd_lf", "lsd_kuleshov", "lsd_ssr_eval")}[workload]
+
+
+# --- per-file reference formulas (numpy on librosa spectra; (freq, frames) arrays) -----------------
+def _power(x: np.ndarray) -> np.ndarray:
+    return np.abs(librosa.stft(x, **STFT)) ** 2
+
+
+def _snr(e: np.ndarray, r: np.ndarray) -> float:
+    return 20 * np.log10(np.linalg.norm(r) / np.linalg.norm(r - e))
+
+
+def _nuwave_from_power(p_e: np.ndarray, p_r: np.ndarray, lo: int, hi: int) -> float:
+    d = np.log10(np.maximum(p_r[lo:hi], 1e-8)) - np.log10(np.maximum(p_e[lo:hi], 1e-8))
+    return float(np.mean(np.sqrt(np.mean(d ** 2, axis=0))))  # frequency first, then frames
+
+
+def _kuleshov_from_power(p_e: np.ndarray, p_r: np.ndarray) -> float:
+    d = np.log(p_r + 1e-8) - np.log(p_e + 1e-8)
+    return float(np.mean(np.sqrt(np.mean(d ** 2 + 1e-8, axis=1))))  # time first, then bins
+
+
+def _ssr_eval(e: np.ndarray, r: np.ndarray, sr: int) -> float:
+    stft = dict(n_fft=int(2048 / (44100 / sr)), hop_length=int(sr / 100), center=True, pad_mode="reflect")
+    t, m = (np.abs(librosa.stft(x, **stft)) for x in (r, e))
+    d = np.log10(t ** 2 / (m + 1e-12) ** 2 + 1e-12) ** 2
+    return float(np.mean(np.sqrt(np.mean(d, axis=0))))
+
+
+def _ranges(sr: int) -> dict[str, tuple[int, int]]:
+    split = int(N_BINS * (sr // 4) / sr)
+    return {"lsd": (0, N_BINS), "lsd_hf": (split, N_BINS), "lsd_lf": (0, split)}
+
+
+def librosa_per_metric(est: np.ndarray, ref: np.ndarray, sr: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """One function call per file and metric, each computing its own spectra. (B, T) x 2 -> {name: (B,)}."""
+    ranges = _ranges(sr)
+    metric: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+        "snr": _snr,
+        **{n: (lambda e, r, lo=lo, hi=hi: _nuwave_from_power(_power(e), _power(r), lo, hi))
+           for n, (lo, hi) in ranges.items()},
+        "lsd_kuleshov": lambda e, r: _kuleshov_from_power(_power(e), _power(r)),
+        "lsd_ssr_eval": lambda e, r: _ssr_eval(e, r, sr),
+    }
+    return {n: np.array([metric[n](e, r) for e, r in zip(est, ref)]) for n in names}
+
+
+def librosa_shared(est: np.ndarray, ref: np.ndarray, sr: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """One pair of 2048-point spectra per file, shared by every nuwave-family value. (B, T) x 2 -> {name: (B,)}."""
+    ranges = _ranges(sr)
+    out: dict[str, list[float]] = {n: [] for n in names}
     for e, r in zip(est, ref):
-        out["snr"].append(20 * np.log10(np.linalg.norm(r) / np.linalg.norm(r - e)))
-        p_r, p_e = (np.abs(librosa.stft(x, **STFT)) ** 2 for x in (r, e))  # (freq, frames)
-        log_r, log_e = np.log10(np.maximum(p_r, 1e-8)), np.log10(np.maximum(p_e, 1e-8))
-        out["lsd"].append(np.mean(np.sqrt(np.mean((log_r - log_e) ** 2, axis=0))))  # freq first
-        if all_conventions:
-            s1, s2 = np.log(p_r + 1e-8), np.log(p_e + 1e-8)
-            out["lsd_kuleshov"].append(np.mean(np.sqrt(np.mean((s1 - s2) ** 2 + 1e-8, axis=1))))  # time first
-            t, m = (np.abs(librosa.stft(x, **ssr)) for x in (r, e))
-            d = np.log10(t**2 / (m + 1e-12) ** 2 + 1e-12) ** 2  # (freq, frames)
-            out["lsd_ssr_eval"].append(np.mean(np.sqrt(np.mean(d, axis=0))))
-    return {k: np.array(v) for k, v in out.items() if v}
+        p_e, p_r = _power(e), _power(r)
+        for n in names:
+            if n in ranges:
+                out[n].append(_nuwave_from_power(p_e, p_r, *ranges[n]))
+        out["snr"].append(_snr(e, r))
+        if "lsd_kuleshov" in out:
+            out["lsd_kuleshov"].append(_kuleshov_from_power(p_e, p_r))
+            out["lsd_ssr_eval"].append(_ssr_eval(e, r, sr))
+    return {n: np.array(v) for n, v in out.items()}
 
 
-def ours_snr_lsd(est: np.ndarray, ref: np.ndarray) -> dict[str, np.ndarray]:
-    return {"snr": snr(est, ref), "lsd": lsd(est, ref)}
+def ours(est: np.ndarray, ref: np.ndarray, sr: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    if names == ("snr", "lsd"):
+        return {"snr": snr(est, ref), "lsd": lsd(est, ref)}
+    return score(est, ref, sr // 4, sr, headline_only="lsd_kuleshov" not in names)
+
+
+IMPL = {"ours": ours, "librosa_per_metric": librosa_per_metric, "librosa_shared": librosa_shared}
 
 
 def _pair(batch: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -53,60 +119,31 @@ def _pair(batch: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     return ref + 0.1 * rng.standard_normal((batch, n)), ref
 
 
-def _assert_agree(est: np.ndarray, ref: np.ndarray, sr: int) -> None:
-    ours = score(est, ref, sr // 4, sr)
-    theirs = librosa_snr_lsd(est, ref, sr, all_conventions=True)
-    for name in ("snr", "lsd", "lsd_kuleshov", "lsd_ssr_eval"):
-        np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-5, err_msg=name)
+def _assert_agree(est: np.ndarray, ref: np.ndarray, sr: int, workload: str) -> None:
+    names = _names(workload)
+    expected = librosa_per_metric(est, ref, sr, names)
+    for impl in ("ours", "librosa_shared"):
+        got = IMPL[impl](est, ref, sr, names)
+        for name in names:
+            np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, err_msg=f"{impl} {name} @ {sr}")
 
 
-def _record_throughput(benchmark, audio_seconds: float) -> None:
-    # With --benchmark-disable the fixture runs once and keeps no stats.
-    if benchmark.stats is not None:
-        benchmark.extra_info["audio_s_per_s"] = audio_seconds / benchmark.stats.stats.mean
-
-
-def test_librosa_reference_agrees_on_a_small_batch():
-    """Not a benchmark: a quick cross-check that runs with the default test selection."""
+def test_all_implementations_agree_on_a_small_batch():
+    """Not a benchmark: the cross-check, run with the default test selection."""
     for sr in RATES:
-        _assert_agree(*_pair(2, sr), sr)
+        _assert_agree(*_pair(2, sr), sr, "all")
 
 
 @pytest.mark.perf
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@pytest.mark.parametrize("workload", WORKLOADS)
 @pytest.mark.parametrize("sr", RATES)
-def test_snr_lsd_throughput(benchmark, sr: int):
+def test_metrics_throughput(benchmark, sr: int, workload: str, impl: str):
     est, ref = _pair(BATCH, int(SECONDS * sr))
-    benchmark.group = f"snr+lsd {BATCH} x {SECONDS:g} s @ {sr} Hz"
-    out = benchmark.pedantic(ours_snr_lsd, args=(est, ref), rounds=ROUNDS, warmup_rounds=1)
-    assert out["lsd"].shape == (BATCH,)
-    _record_throughput(benchmark, BATCH * SECONDS)
-
-
-@pytest.mark.perf
-@pytest.mark.parametrize("sr", RATES)
-def test_librosa_snr_lsd_throughput(benchmark, sr: int):
-    est, ref = _pair(BATCH, int(SECONDS * sr))
-    benchmark.group = f"snr+lsd {BATCH} x {SECONDS:g} s @ {sr} Hz"
-    benchmark.pedantic(librosa_snr_lsd, args=(est, ref, sr), rounds=ROUNDS, warmup_rounds=1)
-    _record_throughput(benchmark, BATCH * SECONDS)
-
-
-@pytest.mark.perf
-@pytest.mark.parametrize("sr", RATES)
-def test_score_all_throughput(benchmark, sr: int):
-    est, ref = _pair(BATCH, int(SECONDS * sr))
-    benchmark.group = f"all {BATCH} x {SECONDS:g} s @ {sr} Hz"
-    out = benchmark.pedantic(score, args=(est, ref, sr // 4, sr), kwargs={"bands": True}, rounds=ROUNDS,
-                             warmup_rounds=1)
-    assert out["lsd_ssr_eval"].shape == (BATCH,)
-    _record_throughput(benchmark, BATCH * SECONDS)
-
-
-@pytest.mark.perf
-@pytest.mark.parametrize("sr", RATES)
-def test_librosa_all_throughput(benchmark, sr: int):
-    est, ref = _pair(BATCH, int(SECONDS * sr))
-    _assert_agree(est[:2], ref[:2], sr)
-    benchmark.group = f"all {BATCH} x {SECONDS:g} s @ {sr} Hz"
-    benchmark.pedantic(librosa_snr_lsd, args=(est, ref, sr, True), rounds=ROUNDS, warmup_rounds=1)
-    _record_throughput(benchmark, BATCH * SECONDS)
+    _assert_agree(est[:2], ref[:2], sr, workload)
+    benchmark.group = f"metrics {workload} {BATCH} x {SECONDS:g} s @ {sr} Hz"
+    out = benchmark.pedantic(IMPL[impl], args=(est, ref, sr, _names(workload)), rounds=ROUNDS, warmup_rounds=1)
+    assert all(out[n].shape == (BATCH,) for n in _names(workload))
+    if benchmark.stats is not None:  # None under --benchmark-disable (one plain run)
+        benchmark.extra_info.update(audio_s_per_s=BATCH * SECONDS / benchmark.stats.stats.mean, sr=sr,
+                                    workload=workload, impl=impl)
