@@ -100,4 +100,7 @@ def triage(specs: list[CellSpec], store: Store, retry_failed: bool) -> Triage:
             failed.append(record)
         else:  # never run, --retry-failed, or infeasible (resources may have changed since)
             todo.append(spec)
+    # Longest first: a learned cell costs ~100x a parameter-free one, and executors start cells in this
+    # order, so the cheap ones fill the gaps at the end instead of a training starting last (makespan).
+    todo.sort(key=lambda s: not get_entry(s.method).trainable)
     return Triage(todo, cached, failed)

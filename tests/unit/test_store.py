@@ -56,3 +56,11 @@ def test_unknown_status_is_refused(tmp_path):
 def test_empty_store_collects_empty_table_with_columns(tmp_path):
     table = Store(tmp_path / "none").collect()
     assert table.empty and list(table.columns) == CSV_COLUMNS
+
+
+def test_triage_starts_learned_cells_before_parameter_free_ones(tmp_path):
+    from bench.plan import plan_cells, triage
+
+    specs = plan_cells("spline,audiounet,noisefill,tfilm", "synth-speech", "2,4", "smoke")
+    todo = [s.method for s in triage(specs, Store(tmp_path), retry_failed=False).todo]
+    assert todo == ["audiounet", "tfilm"] * 2 + ["spline", "noisefill"] * 2  # stable within each class
