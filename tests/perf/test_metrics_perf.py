@@ -25,6 +25,7 @@ from typing import Callable
 import librosa
 import numpy as np
 import pytest
+import torch
 
 from bench.metrics import lsd, score, snr
 
@@ -147,3 +148,23 @@ def test_metrics_throughput(benchmark, sr: int, workload: str, impl: str):
     if benchmark.stats is not None:  # None under --benchmark-disable (one plain run)
         benchmark.extra_info.update(audio_s_per_s=BATCH * SECONDS / benchmark.stats.stats.mean, sr=sr,
                                     workload=workload, impl=impl)
+
+
+def _spectra_only(est: np.ndarray, ref: np.ndarray) -> torch.Tensor:
+    """The floor of any float64 nuwave LSD: the 2048-point power spectra of both signals, nothing else."""
+    window = torch.hann_window(2048, periodic=True, dtype=torch.float64)
+    frames = [torch.nn.functional.pad(torch.from_numpy(x).unsqueeze(1), (1024, 1024), mode="reflect")
+              .squeeze(1).unfold(-1, 2048, 512) for x in (est, ref)]
+    return sum(torch.fft.rfft(f * window).abs().square().sum() for f in frames)
+
+
+@pytest.mark.perf
+@pytest.mark.parametrize("sr", RATES)
+def test_spectra_floor(benchmark, sr: int):
+    """How much of the nuwave LSD is the FFT itself: ``ours`` cannot beat this by more than the rest."""
+    est, ref = _pair(BATCH, int(SECONDS * sr))
+    benchmark.group = f"metrics snr+lsd {BATCH} x {SECONDS:g} s @ {sr} Hz"
+    benchmark.pedantic(_spectra_only, args=(est, ref), rounds=ROUNDS, warmup_rounds=1)
+    if benchmark.stats is not None:
+        benchmark.extra_info.update(audio_s_per_s=BATCH * SECONDS / benchmark.stats.stats.mean, sr=sr,
+                                    workload="snr+lsd", impl="spectra_floor")
