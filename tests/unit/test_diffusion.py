@@ -1,0 +1,170 @@
+"""The diffusion core of NU-Wave / NU-Wave 2: schedules, sampler algebra, seeded sampling, the models."""
+import math
+
+import pytest
+import torch
+
+from bench.spec import Protocol
+from methods import load_method_class
+from methods.baselines.diffusion import (LinearBetaSchedule, LogSNRSchedule, diffuse, noise_loss, reverse_step,
+                                         sample)
+from methods.baselines.nuwave import NUWAVE_INFER_BETAS
+from methods.baselines.nuwave2 import NUWAVE2_INFER_LOGSNR, band_vector, random_lowpass
+
+PROTO = Protocol(4, 16000)
+
+
+def nuwave_schedule() -> LinearBetaSchedule:
+    return LinearBetaSchedule(1e-6, 0.006, 1000, NUWAVE_INFER_BETAS)
+
+
+def nuwave2_schedule() -> LogSNRSchedule:
+    return LogSNRSchedule(-20.0, 20.0, NUWAVE2_INFER_LOGSNR)
+
+
+def oracle(x0: torch.Tensor):
+    """The denoiser that knows the clean signal: returns the true noise of y at level abar."""
+    def denoise(y, abar):
+        a = abar.view(-1, 1, 1).to(y.dtype)
+        return (y - a.sqrt() * x0) / (1 - a).sqrt()
+    return denoise
+
+
+# --- schedules ------------------------------------------------------------------------------------
+
+def test_nuwave_schedule_is_monotone_with_published_endpoints():
+    s = nuwave_schedule()
+    betas = 1 - (s.sqrt_abar[1:] / s.sqrt_abar[:-1]).square()
+    assert betas[0].item() == pytest.approx(1e-6, rel=1e-6) and betas[-1].item() == pytest.approx(0.006, rel=1e-6)
+    assert len(betas) == 1000 and (betas.diff() > 0).all()
+    assert (s.sqrt_abar.diff() < 0).all() and s.sqrt_abar[0] == 1
+    levels = s.inference_levels()
+    assert len(levels) == 9 and (levels.diff() > 0).all() and levels[-1] == 1.0  # noisiest first, ends clean
+    assert levels[0].item() == pytest.approx(math.prod(1 - b for b in NUWAVE_INFER_BETAS))
+
+
+def test_nuwave2_schedule_is_monotone_with_published_endpoints():
+    s = nuwave2_schedule()
+    t = torch.linspace(0, 1, 101, dtype=torch.float64)
+    logsnr = s.logsnr(t)
+    assert logsnr[0].item() == pytest.approx(20.0) and logsnr[-1].item() == pytest.approx(-20.0)
+    assert (logsnr.diff() < 0).all()
+    levels = s.inference_levels()
+    assert (levels.diff() > 0).all() and levels[-1].item() == pytest.approx(torch.sigmoid(torch.tensor(20.0)).item())
+    assert s.network_input(levels[:1].float()).item() == pytest.approx((20 + 2.6) / 40, abs=1e-4)
+
+
+@pytest.mark.parametrize("make", [nuwave_schedule, nuwave2_schedule])
+def test_training_levels_cover_the_schedule(make):
+    torch.manual_seed(0)
+    levels = make().training_levels(4096, torch.device("cpu"))
+    assert ((levels > 0) & (levels <= 1)).all() and levels.min() < 0.1 and levels.max() > 0.999
+
+
+# --- sampler algebra ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("eta", [0.0, 1.0])
+def test_one_step_from_the_noisiest_level_with_the_true_noise_returns_the_clean_signal(eta):
+    torch.manual_seed(0)
+    x0, eps = torch.randn(2, 1, 512) * 0.3, torch.randn(2, 1, 512)
+    for abar_t in (nuwave_schedule().inference_levels()[0].item(), nuwave2_schedule().inference_levels()[0].item()):
+        y = diffuse(x0, torch.full((2,), abar_t), eps)
+        out = reverse_step(y, eps, abar_t, 1.0, eta, torch.Generator().manual_seed(0))
+        torch.testing.assert_close(out, x0, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("make, eta", [(nuwave_schedule, 1.0), (nuwave2_schedule, 0.0)])
+@pytest.mark.parametrize("start_step", [None, 1, 3])
+def test_the_sampler_with_an_oracle_denoiser_recovers_the_signal(make, eta, start_step):
+    torch.manual_seed(0)
+    x0 = torch.randn(2, 1, 512) * 0.3
+    out = sample(oracle(x0), x0, make().inference_levels(), eta, torch.Generator().manual_seed(0), start_step)
+    torch.testing.assert_close(out, x0, atol=1e-3, rtol=0)
+
+
+def test_start_step_runs_the_last_k_steps_from_the_diffused_condition():
+    levels, seen = nuwave_schedule().inference_levels(), []
+
+    def denoise(y, abar):
+        seen.append(abar[0].item())
+        return torch.zeros_like(y)
+
+    sample(denoise, torch.zeros(1, 1, 64), levels, 1.0, torch.Generator().manual_seed(0), start_step=3)
+    assert seen == pytest.approx(levels[-4:-1].tolist())
+    with pytest.raises(ValueError, match="start_step"):
+        sample(denoise, torch.zeros(1, 1, 64), levels, 1.0, torch.Generator(), start_step=9)
+
+
+def test_noise_losses():
+    eps = torch.zeros(2, 1, 8)
+    err = torch.full((2, 1, 8), 0.5)
+    assert noise_loss(err, eps, "l1").item() == pytest.approx(0.5)
+    assert noise_loss(err, eps, "lognorm").item() == pytest.approx(math.log(0.5))
+    with pytest.raises(ValueError, match="lognorm or l1"):
+        noise_loss(err, eps, "l2")
+
+
+# --- the methods ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["nuwave", "nuwave2"])
+def test_a_fixed_seed_reproduces_a_sample_exactly(name):
+    cls = load_method_class(name)
+    torch.manual_seed(0)
+    method = cls(cls.config_for("smoke"), PROTO)
+    twin = cls(cls.config_for("smoke"), PROTO)
+    twin.load_state_dict(method.state_dict())
+    lr = torch.randn(2, 1, 600) * 0.1
+    method.reseed(7)
+    twin.reseed(7)
+    first = method.enhance(lr)
+    torch.manual_seed(123)  # the global RNG plays no part in sampling
+    assert torch.equal(first, method.enhance(lr)) and torch.equal(first, twin.enhance(lr))
+    method.reseed(8)
+    assert not torch.equal(first, method.enhance(lr))
+    assert first.abs().max() <= 1.0  # clip_output
+
+
+@pytest.mark.parametrize("name, steps", [("nuwave", 8), ("nuwave2", 8)])
+def test_paper_profile_builds_and_samples_from_noise(name, steps):
+    cls = load_method_class(name)
+    method = cls(cls.config_for("paper"), Protocol(2, 48000))
+    assert method.config.start_step is None and method.inference_steps == steps
+    out = method.enhance(torch.randn(1, 1, 1024) * 0.1)
+    assert out.shape == (1, 1, 2048) and torch.isfinite(out).all()
+
+
+def test_quick_profile_reports_its_steps():
+    for name in ("nuwave", "nuwave2"):
+        cls = load_method_class(name)
+        method = cls(cls.config_for("quick"), PROTO)
+        assert method.inference_steps == method.config.start_step
+
+
+def test_nuwave2_band_and_random_lowpass():
+    band = band_vector(torch.tensor([0.25, 1.0]), 129)
+    assert band.sum(1).tolist() == [32, 129]
+    hr = torch.randn(2, 1, 4000)
+    out = random_lowpass(hr, torch.tensor([0.25, 1.0]), torch.tensor([8, 8]), torch.tensor([0.05, 0.05]))
+    assert torch.equal(out[1], hr[1])  # a cut-off at Nyquist leaves the item as it is
+    spec = torch.fft.rfft(out[0, 0]).abs()
+    assert spec[1200:].pow(2).sum() < 1e-3 * spec[:900].pow(2).sum()  # above 0.25 x Nyquist: gone
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
+def test_nuwave2_training_condition_mixes_protocol_and_random_bandwidths(fraction):
+    from dataclasses import replace
+
+    from methods.base import Batch
+
+    cls = load_method_class("nuwave2")
+    method = cls(replace(cls.config_for("smoke"), protocol_fraction=fraction), PROTO)
+    torch.manual_seed(0)
+    batch = Batch(lr=torch.randn(4, 1, 250) * 0.1, hr=torch.randn(4, 1, 1000) * 0.1)
+    cond, band = method.training_condition(batch)
+    n_proto = round(fraction * 4)
+    assert cond.shape == batch.hr.shape and band.shape == (4, method.config.n_fft // 2 + 1)
+    torch.testing.assert_close(cond[:n_proto], method.upsampled(batch.lr[:n_proto]))
+    at_protocol = int(band.shape[1] / PROTO.scale)
+    assert (band[:n_proto].sum(1) == at_protocol).all()
+    assert (band[n_proto:].sum(1) >= int(method.config.min_cutoff * band.shape[1])).all()
+    assert method.losses(batch)["loss"].isfinite()
