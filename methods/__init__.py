@@ -53,6 +53,10 @@ REGISTRY: dict[str, MethodEntry] = {e.name: e for e in [
                 "TFDFE-ASR ablation: the sound-wave VAE module (SWSRM) alone", True),
     MethodEntry("tfdfe-ssrm", "methods.tfdfe.model:TFDFESSRM",
                 "TFDFE-ASR ablation: the spectrogram dual-regression U-Net (SSRM) alone", True),
+    MethodEntry("rfdnet", "methods.baselines.rfdnet:RFDNet",
+                "RFD-Net (Jiang et al. 2022), rebuilt: recursive shared-weight up/down back-projection, fused steps", True),
+    MethodEntry("sfsrnet", "methods.baselines.sfsrnet:SFSRNet",
+                "SFSRNet SR net (Rixen & Renz 2022): 2-D CNN adds upper-band STFT magnitudes, input phase kept", True),
 ]}
 
 
