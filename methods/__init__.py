@@ -57,6 +57,11 @@ REGISTRY: dict[str, MethodEntry] = {e.name: e for e in [
                 "RFD-Net (Jiang et al. 2022), rebuilt: recursive shared-weight up/down back-projection, fused steps", True),
     MethodEntry("sfsrnet", "methods.baselines.sfsrnet:SFSRNet",
                 "SFSRNet SR net (Rixen & Renz 2022): 2-D CNN adds upper-band STFT magnitudes, input phase kept", True),
+    MethodEntry("aero", "methods.baselines.aero:AERO",
+                "AERO (Mandel et al. 2023): complex-as-channels STFT encoder-decoder, MR-STFT + MelGAN MSD GAN", True),
+    MethodEntry("apbwe", "methods.baselines.apbwe:APBWE",
+                "AP-BWE (Lu et al. 2024): parallel ConvNeXt amplitude/phase streams on the STFT, MPD + MRAD + MRPD GAN",
+                True),
 ]}
 
 
