@@ -7,6 +7,7 @@ be importable by every worker, e.g. through PYTHONPATH).
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import os
@@ -107,13 +108,41 @@ def load_method_class(name: str) -> type:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+def _local_imports(path: Path) -> set[Path]:
+    """Files of this package that the module at `path` imports (absolute `methods.x` or relative)."""
+    package = path.parent.relative_to(_PACKAGE_ROOT.parent).parts  # e.g. ("methods", "baselines")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            names = [[*base, *(node.module or "").split(".")]] if node.module else [[*base, a.name] for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name.split(".") for a in node.names]
+        else:
+            continue
+        for parts in names:
+            parts = [p for p in parts if p]
+            if parts[:1] != ["methods"]:
+                continue
+            target = _PACKAGE_ROOT.parent.joinpath(*parts)
+            for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+                if candidate.is_file():
+                    found.add(candidate.resolve())
+    return found
+
+
 def method_source_files(cls: type) -> list[Path]:
-    """The files whose edit must invalidate a cell: the method's module (its whole folder when the
-    method is a package of its own, e.g. methods/tfdfe/) and the shared base."""
-    module_file = Path(inspect.getfile(cls)).resolve()
-    folder = module_file.parent
-    files = sorted(folder.glob("*.py")) if folder.parent == _PACKAGE_ROOT and folder.name != "baselines" else [module_file]
-    return files + [_PACKAGE_ROOT / "base.py"]
+    """The files whose edit must invalidate a cell: the method's module, every module of this package
+    it imports, transitively (shared GAN, diffusion or U-Net code, a method's own sub-modules), and the
+    shared base. Found by reading the imports (ast), so nothing is imported to compute a key."""
+    todo, seen = [Path(inspect.getfile(cls)).resolve()], set()
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo += _local_imports(path) - seen
+    seen.discard((_PACKAGE_ROOT / "__init__.py").resolve())  # the registry: listing a new method is no edit of this one
+    return sorted(seen | {(_PACKAGE_ROOT / "base.py").resolve()})
 
 
 def method_code_hash(cls: type) -> str:
