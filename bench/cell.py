@@ -65,6 +65,33 @@ def _score_files(pairs, estimates: list[np.ndarray], low_sr: int, target_sr: int
     return pd.DataFrame(rows, columns=metrics.file_columns())
 
 
+def repeat_seed(cell_seed: int, repeat: int) -> int:
+    """The 31-bit sampling seed of evaluation pass `repeat` of a cell: distinct per pass, fixed by the cell."""
+    return int(np.random.SeedSequence([cell_seed, repeat]).generate_state(1)[0]) & 0x7FFFFFFF
+
+
+def _mean_over_repeats(passes: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per-file table of the mean over evaluation passes (the only pass when there is one); errors joined."""
+    if len(passes) == 1:
+        return passes[0]
+    stacked = pd.concat(passes)
+    numeric = [c for c in passes[0].columns if c not in ("file", "error")]
+    files = stacked.groupby("file", sort=False)[numeric].mean().reset_index()
+    errors = stacked.groupby("file", sort=False)["error"].agg(lambda e: "; ".join(sorted(set(e) - {""})))
+    files["error"] = errors.to_numpy()  # same first-appearance file order as `files`
+    return files[passes[0].columns]
+
+
+def _repeat_spread(passes: list[pd.DataFrame]) -> dict[str, Any]:
+    """{n, metrics: {name: {mean, std, values}}}: each pass's mean over files, their mean and spread."""
+    spread = {}
+    for name in metrics.METRIC_NAMES:
+        values = [float(p[name].mean()) for p in passes]
+        spread[name] = {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1
+                        else float("nan"), "values": values}
+    return {"n": len(passes), "metrics": spread}
+
+
 def _reset_peak_memory(device: str) -> None:
     """Start the cell's peak-memory window: VmHWM (Linux: writing 5 to clear_refs) and CUDA's peak."""
     try:
@@ -104,6 +131,29 @@ def _save_samples(cell_dir: Path, pairs, estimates: list[np.ndarray], spec: Cell
                        title=f"{spec.dataset}, {proto.describe()}")
 
 
+def _evaluate(method, test, spec: CellSpec, cell_dir: Path, device: str,
+              sample_files: int) -> tuple[list[pd.DataFrame], float]:
+    """Enhance and score the test set `spec.eval_repeats` times -> (per-file table per pass, seconds
+    spent enhancing). A stochastic method (one with `reseed`, e.g. methods/baselines/diffusion.py)
+    samples each pass with its own noise, fixed by the cell seed; the first pass's samples are kept."""
+    proto = spec.protocol
+    infer_s, passes = 0.0, []
+    for repeat in range(spec.eval_repeats):
+        if hasattr(method, "reseed"):
+            method.reseed(repeat_seed(spec.rng_seed, repeat))
+        t0 = time.perf_counter()
+        estimates = [enhance_file(method, lr, proto, device) for lr in test.lr]
+        infer_s += time.perf_counter() - t0
+        for item_id, hr, est in zip(test.ids, test.hr, estimates):
+            if est.shape != hr.shape or not np.isfinite(est).all():
+                raise ValueError(f"{spec.method} returned {est.shape} samples for {item_id} (expected {hr.shape}) "
+                                 "or non-finite values: the method's enhance() is broken")
+        passes.append(_score_files(test, estimates, proto.low_sr, proto.target_sr))
+        if repeat == 0:
+            _save_samples(cell_dir, test, estimates, spec, sample_files)
+    return passes, infer_s
+
+
 def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str, Any]:
     proto = spec.protocol
     profile = PROFILES[spec.profile]
@@ -130,23 +180,17 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
                               log=lambda m: _log(cell_dir, m), progress_path=cell_dir / PROGRESS)
             training = {**dataclasses.asdict(trainer.fit(method, train, valid)), "train_key": spec.training_key}
 
-    t0 = time.perf_counter()
-    estimates = [enhance_file(method, lr, proto, device) for lr in test.lr]
-    infer_s = time.perf_counter() - t0
     audio_s = sum(len(hr) for hr in test.hr) / proto.target_sr
-    for item_id, hr, est in zip(test.ids, test.hr, estimates):
-        if est.shape != hr.shape or not np.isfinite(est).all():
-            raise ValueError(f"{spec.method} returned {est.shape} samples for {item_id} (expected {hr.shape}) "
-                             "or non-finite values: the method's enhance() is broken")
-    _log(cell_dir, f"enhanced {len(test)} files ({audio_s:.1f} s of audio) in {infer_s:.2f} s")
+    passes, infer_s = _evaluate(method, test, spec, cell_dir, device, profile.sample_files)
+    _log(cell_dir, f"enhanced {len(test)} files ({audio_s:.1f} s of audio) x {spec.eval_repeats} in {infer_s:.2f} s")
 
-    files = _score_files(test, estimates, proto.low_sr, proto.target_sr)
+    files = _mean_over_repeats(passes)
     atomic_write(cell_dir / "files.csv", lambda tmp: files.to_csv(tmp, index=False))
-    _save_samples(cell_dir, test, estimates, spec, profile.sample_files)
     summary = metrics.summarise_files(files, proto.target_sr, seed=spec.rng_seed)  # metrics, lsd_bands, ...
-    return {**summary, "n_files": len(test), "metric_errors": int((files["error"] != "").sum()),
-            "params": method.num_parameters(), **training, "infer_s": infer_s,
-            "infer_rtf": infer_s / audio_s, **_peak_memory(device)}
+    return {**summary, "repeats": _repeat_spread(passes), "n_files": len(test),
+            "metric_errors": int((files["error"] != "").sum()), "params": method.num_parameters(), **training,
+            "inference_steps": getattr(method, "inference_steps", None), "infer_s": infer_s,
+            "infer_rtf": infer_s / (audio_s * spec.eval_repeats), **_peak_memory(device)}
 
 
 def run_cell(spec: CellSpec, results_root: str | Path, *, num_threads: int = 1, device: str = "cpu") -> dict[str, Any]:

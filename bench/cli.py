@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,17 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-bad", action="store_true", help="go on without unreadable/empty/NaN files (recorded in the manifest)")
 
 
+def _add_executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", default="ray", choices=("local", "ray", "slurm"),
+                   help="where cells run (default ray; slurm: through submitit, see the --slurm-* flags)")
+    p.add_argument("--ray-address", default=None, help="attach to an existing Ray cluster instead of embedded Ray")
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs to use (default: all of this machine)")
+    p.add_argument("--seed", type=int, default=0, help="user seed; each cell derives its own from its key")
+    p.add_argument("--retry-failed", action="store_true", help="re-run cells whose record says failed")
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="auto: CUDA for cells granted a GPU (the paper profile asks one per learned cell), else CPU")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Audio super-resolution benchmark suite")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -39,11 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scales", default="2,4,6", help="comma list of upscaling ratios R (default 2,4,6)")
     run.add_argument("--datasets", default="synth-speech", help="comma list of datasets, or 'all' (default synth-speech)")
     run.add_argument("--profile", default="quick", choices=PROFILES, help="compute budget (default quick)")
-    run.add_argument("--executor", default="ray", choices=("local", "ray", "slurm"),
-                     help="where cells run (default ray; slurm: through submitit, see the --slurm-* flags)")
-    run.add_argument("--ray-address", default=None, help="attach to an existing Ray cluster instead of embedded Ray")
-    run.add_argument("--num-cpus", type=int, default=None, help="CPUs to use (default: all of this machine)")
-    run.add_argument("--seed", type=int, default=0, help="user seed; each cell derives its own from its key")
+    _add_executor_args(run)
     run.add_argument("--target-sr", type=int, default=None,
                      help="target (HR) rate for every scale; default: the seed paper's (R=2,4: 16 kHz, R=6: 24 kHz)")
     run.add_argument("--lowpass", default="cheby1",
@@ -52,15 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-lowpass", default=None, choices=LOWPASS_KINDS,
                      help="train learned methods with this filter and test them with each --lowpass one "
                           "(filter-robustness table on the dataset page)")
-    run.add_argument("--retry-failed", action="store_true", help="re-run cells whose record says failed")
-    run.add_argument("--device", default="auto", choices=DEVICES,
-                     help="auto: CUDA for cells granted a GPU (the paper profile asks one per learned cell), else CPU")
+    run.add_argument("--eval-repeats", type=int, default=None, metavar="K",
+                     help="stochastic methods (diffusion): enhance the test set K times with different sampling "
+                          "noise, pages show mean ± std over the K passes (default 1 in smoke/quick, 5 in paper)")
     _add_store_args(run)
     _add_lsd_arg(run)
     _add_data_args(run)
     from bench.executors.slurm import add_slurm_arguments, add_status_cancel_parsers
 
     add_slurm_arguments(run)
+
+    down = sub.add_parser("downstream", help="recognition on a labelled corpus: does SR help a classifier?")
+    down.add_argument("--dataset", default="synth-ship", help="a labelled corpus (default synth-ship; or shipsear)")
+    down.add_argument("--methods", default="all", help="comma list of SR methods, or 'all' (default)")
+    down.add_argument("--scales", default="2,4,6", help="comma list of upscaling ratios R (default 2,4,6)")
+    down.add_argument("--profile", default="quick", choices=PROFILES, help="compute budget (default quick)")
+    down.add_argument("--target-sr", type=int, default=None, help="target (HR) rate; default: the seed paper's")
+    _add_executor_args(down)
+    _add_store_args(down)
+    _add_lsd_arg(down)
+    _add_data_args(down)
+    add_slurm_arguments(down)
     add_status_cancel_parsers(sub)  # `status` and `cancel`: the jobs of `run --executor slurm`
 
     prep = sub.add_parser("prepare", help="check real corpora and cache their LR/HR pairs before any run")
@@ -141,13 +161,15 @@ def _prepare_data(specs, store, profile) -> None:
             print(f"warning: preparing {dataset}/{split} for {proto.describe()} failed: {exc}", file=sys.stderr)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from bench.plan import plan_cells, triage
+def _plan_run(args: argparse.Namespace) -> list:
+    """The validated, keyed cells of a `run` command line (a `downstream` one plans its SR cells here too)."""
+    from bench.plan import plan_cells
     from bench.prepare import check_for_run, resolve_for_run
 
     datasets = resolve_for_run(args)  # data roots, --split, 'all' = the corpora present
     specs = plan_cells(args.methods, datasets, args.scales, args.profile, args.seed, args.target_sr,
-                       args.lowpass, args.train_lowpass)  # validates everything before a byte is written
+                       args.lowpass, args.train_lowpass,
+                       getattr(args, "eval_repeats", None))  # validates everything before a byte is written
     check_for_run(args, specs)  # real corpora: every file checked (manifest) before any training
     if args.device == "cuda" and not args.ray_address and args.executor != "slurm":
         _resolve_device("cuda")  # fail before anything is written; a cluster is checked by its executor
@@ -155,16 +177,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from bench.executors.slurm import require_slurm
 
         require_slurm()  # sbatch/sacct on PATH, before anything is written
+    return specs
 
+
+def _execute(args: argparse.Namespace, specs: list, store) -> list[dict]:
+    """Run the cells of `specs` the store does not hold yet through the chosen executor; -> every record."""
     from bench.executors import make_executor
-    from bench.leaderboard import build_leaderboard
+    from bench.plan import triage
     from bench.profiles import PROFILES as RUN_PROFILES
     from bench.progress import Progress
-    from bench.store import Store
 
-    t0 = time.perf_counter()
-    store = Store(args.results)
-    store.check_writable()  # a clear error before any work when the results folder cannot be written
     plan = triage(specs, store, args.retry_failed)
     print(f"{len(specs)} cells: {len(plan.cached)} finished before (reused), {len(plan.failed)} failed before "
           f"(kept; --retry-failed re-runs them), {len(plan.todo)} to run", file=sys.stderr)
@@ -178,6 +200,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             records += executor.run(plan.todo, str(store.root), progress)
         finally:
             progress.close()
+    return records
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bench.leaderboard import build_leaderboard
+    from bench.store import Store
+
+    specs = _plan_run(args)
+    t0 = time.perf_counter()
+    store = Store(args.results)
+    store.check_writable()  # a clear error before any work when the results folder cannot be written
+    records = _execute(args, specs, store)
     build_leaderboard(store, args.leaderboard, lsd=args.lsd)
     bad = [r for r in records if r["status"] != "ok"]
     print(f"done in {time.perf_counter() - t0:.1f} s: {len(records) - len(bad)} ok, {len(bad)} not ok; "
@@ -191,6 +225,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         return 1
     return 0
+
+
+def _cmd_downstream(args: argparse.Namespace) -> int:
+    from bench.downstream import check_labelled, plan_downstream, run_downstream
+    from bench.downstream_page import write_page
+    from bench.leaderboard import build_leaderboard
+    from bench.store import Store
+
+    args.datasets, args.lowpass, args.train_lowpass = args.dataset, "cheby1", None  # one corpus, the default filter
+    specs = _plan_run(args)
+    if len({s.dataset for s in specs}) != 1:
+        raise SpecError(f"--dataset names one labelled corpus, got {args.dataset!r}")
+    check_labelled(specs[0].dataset)  # before any SR cell is trained for it
+    t0 = time.perf_counter()
+    store = Store(args.results)
+    store.check_writable()
+    sr_records = _execute(args, specs, store)  # reuses finished SR cells; trains only the missing ones
+    down = plan_downstream(specs, args.profile, args.seed)
+    print(f"{len(down)} downstream cells (classifiers)", file=sys.stderr)
+    records = run_downstream(down, store, args.retry_failed, num_threads=args.num_cpus or os.cpu_count() or 1,
+                             device=_resolve_device(args.device), say=lambda m: print(m, file=sys.stderr))
+    command = " ".join(["python -m bench downstream", f"--dataset {specs[0].dataset}", f"--methods {args.methods}",
+                        f"--scales {args.scales}", f"--profile {args.profile}"])
+    page = write_page(specs[0].dataset, down, {r["key"]: r for r in records}, Path(args.leaderboard), command)
+    build_leaderboard(store, args.leaderboard, lsd=args.lsd)
+    bad = [r for r in [*sr_records, *records] if r["status"] != "ok"]
+    print(f"done in {time.perf_counter() - t0:.1f} s: {len(bad)} cells not ok; page {page.resolve()}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def _resolve_device(device: str) -> str:
@@ -237,7 +299,7 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"run": _cmd_run, "leaderboard": _cmd_leaderboard, "list": _cmd_list, "enhance": _cmd_enhance,
-                "prepare": _cmd_prepare, "status": _cmd_status, "cancel": _cmd_cancel}
+                "prepare": _cmd_prepare, "downstream": _cmd_downstream, "status": _cmd_status, "cancel": _cmd_cancel}
     try:
         return commands[args.command](args)
     except SpecError as exc:  # also bench.store.StoreWriteError: results folder not writable, found up front

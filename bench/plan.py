@@ -49,23 +49,30 @@ def scoring_hash() -> str:
     return source_hash([_BENCH_DIR / "metrics.py", _BENCH_DIR / "inference.py"])
 
 
+# Passes over the test set per stochastic cell when --eval-repeats is not given (NU-Wave's evaluation: 5).
+DEFAULT_EVAL_REPEATS = {"smoke": 1, "quick": 1, "paper": 5}
+
+
 def resolve_method(spec: CellSpec) -> CellSpec:
     """Fill into the spec what its key must cover beyond the command line: the method's config for
-    the profile, hashes of the method's source, of the data (card + data code) and of the scoring code."""
+    the profile, hashes of the method's source, of the data (card + data code) and of the scoring code.
+    A deterministic method gets eval_repeats 1 (repeating it would only repeat the same numbers)."""
     cls = load_method_class(spec.method)
     config = cls.config_for(spec.profile)
     return replace(spec, method_config=cls.config_dict(config), code_hash=method_code_hash(cls),
-                   data_hash=data_hash(load_card(spec.dataset)), scoring_hash=scoring_hash())
+                   data_hash=data_hash(load_card(spec.dataset)), scoring_hash=scoring_hash(),
+                   eval_repeats=spec.eval_repeats if getattr(cls, "stochastic", False) else 1)
 
 
 def plan_cells(methods: str, datasets: str, scales: str, profile: str = "quick", seed: int = 0,
                target_sr: int | None = None, lowpass: str = "cheby1",
-               train_lowpass: str | None = None) -> list[CellSpec]:
+               train_lowpass: str | None = None, eval_repeats: int | None = None) -> list[CellSpec]:
     """Every (dataset, scale, test filter, method) cell of a `bench run` command line, validated and keyed.
 
     `lowpass` is a comma list (or 'all'). With `train_lowpass`, learned methods train once on that
     filter and are tested on every listed one (the filter-robustness table); without it each cell
-    trains and tests on the same filter."""
+    trains and tests on the same filter. `eval_repeats` (default per profile, DEFAULT_EVAL_REPEATS)
+    applies to stochastic methods only."""
     method_list = parse_names(methods, method_names(), "methods")
     for name in method_list:
         get_entry(name)  # raises with the valid names
@@ -76,7 +83,8 @@ def plan_cells(methods: str, datasets: str, scales: str, profile: str = "quick",
     for card in cards:
         for proto in protocols:
             check_rates(card, proto)
-    return [resolve_method(CellSpec(m, card.name, proto, profile, seed))
+    repeats = DEFAULT_EVAL_REPEATS[profile] if eval_repeats is None else eval_repeats
+    return [resolve_method(CellSpec(m, card.name, proto, profile, seed, eval_repeats=repeats))
             for card in cards for proto in protocols for m in method_list]
 
 

@@ -97,10 +97,14 @@ class CellSpec:
     code_hash: str = ""
     data_hash: str = ""
     scoring_hash: str = ""
+    # Passes over the test set with fresh sampling noise (stochastic methods; 1 for the others).
+    eval_repeats: int = 1
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise SpecError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
+        if not isinstance(self.eval_repeats, int) or isinstance(self.eval_repeats, bool) or self.eval_repeats < 1:
+            raise SpecError(f"eval_repeats {self.eval_repeats!r} is impossible: pass --eval-repeats 1 or more")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -113,15 +117,20 @@ class CellSpec:
 
     @property
     def key(self) -> str:
-        return content_key(self.to_dict())
+        d = self.to_dict()
+        if d["eval_repeats"] == 1:  # keyed as before the field existed, so those cells stay valid
+            d.pop("eval_repeats")
+        return content_key(d)
 
     @property
     def training_key(self) -> str:
         """Names the trained weights: everything that shapes training, nothing that only shapes
-        evaluation (test filter, scoring code), so cells differing only there share one training."""
+        evaluation (test filter, scoring code, evaluation repeats), so cells differing only there
+        share one training."""
         d = self.to_dict()
         d["protocol"] = dataclasses.asdict(self.protocol.for_training())
         d.pop("scoring_hash")
+        d.pop("eval_repeats")
         return content_key(d)
 
     @property

@@ -92,6 +92,7 @@ def test_invalid_commands_write_nothing(bench_cli, tmp_path):
         (("--scales", "two"), "not an integer"),
         (("--scales", "7"), "paper default"),
         (("--scales", "3", "--target-sr", "16000"), "does not divide"),
+        (("--methods", "nuwave", "--eval-repeats", "0"), "--eval-repeats 1 or more"),
     ]
     for args, message in cases:
         out = bench_cli("run", "--profile", "smoke", *args)
