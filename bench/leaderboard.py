@@ -25,7 +25,7 @@ from bench.metrics import LSD_COLUMN, LSD_CONVENTIONS, METRIC_NAMES, PERCEPTUAL_
 from bench.stats import (ALPHA, MIN_PAIRED_FILES, N_BOOT_CI, N_BOOT_TEST, bootstrap_ci, differs, paired_bootstrap,
                          seed_spread)
 from bench.store import Store, atomic_write
-from methods import method_names
+from methods import get_entry, method_names
 
 GROUP = ["profile", "scale", "low_sr", "target_sr", "lowpass"]
 ALL_METRICS = (*METRIC_NAMES, *PERCEPTUAL_NAMES)
@@ -71,7 +71,9 @@ where it beats them too.
 
 **Statistics.** Dataset pages give each mean with its 95 % percentile-bootstrap CI over test files
 ({N_BOOT_CI} resamples) in brackets; with several seeds, mean ± standard deviation across seeds, and the CI over
-files of the per-file means across seeds. **Bold**: the best mean in its column for that R. {TIED}: not
+files of the per-file means across seeds. Stochastic methods (diffusion) evaluated with `--eval-repeats K` > 1
+(one seed): mean ± standard deviation across the K passes over the test set, each with its own sampling noise
+drawn from the cell seed, and the CI over files of the per-file means across passes. **Bold**: the best mean in its column for that R. {TIED}: not
 significantly different from the best (paired bootstrap over the test files both scored, {N_BOOT_TEST} resamples,
 two-sided p ≥ {ALPHA:g}; fewer than {MIN_PAIRED_FILES} paired files never count as a difference; no correction for
 multiple comparisons). {UNTESTED}: no per-file results to test. A value with no mark is significantly worse than
@@ -149,6 +151,24 @@ class Entry:
     cost: dict[str, Any]
     bands: tuple[list[float], list[float]] | None  # (edges_hz, mean LSD per band), nuwave
     marks: dict[str, str] = field(default_factory=dict)  # metric -> "best" | "tied" | "worse" | "untested"
+    n_repeats: int = 1                   # evaluation passes of a single-seed stochastic cell (std across them)
+
+
+# What names one cell of the grid apart from the code and data versions that its key also covers.
+CELL_IDENTITY = ["method", "dataset", *GROUP, "train_lowpass", "seed"]
+
+
+def _latest_only(store: Store, table: pd.DataFrame) -> pd.DataFrame:
+    """Keep the most recently written record of each CELL_IDENTITY. After a method, card or scoring edit
+    the store holds the old cell beside the new one (other keys); averaging them as if they were seeds
+    would mix code versions, so pages show only the newest (results.csv keeps all of them)."""
+    if table.empty:
+        return table
+    written = pd.Series([(store.cell_dir(k) / "record.json").stat().st_mtime_ns for k in table["key"]],
+                        index=table.index)
+    oldest_first = table.loc[written.sort_values(kind="stable").index, CELL_IDENTITY].astype(str)
+    newest = oldest_first.index[~oldest_first.duplicated(keep="last").to_numpy()]
+    return table[table.index.isin(newest)]  # the store's row order
 
 
 class Board:
@@ -158,7 +178,7 @@ class Board:
         if lsd not in LSD_CONVENTIONS:
             raise ValueError(f"unknown LSD convention {lsd!r}; choose one of {', '.join(LSD_CONVENTIONS)}")
         self.store, self.lsd, self.lsd_col = store, lsd, LSD_COLUMN[lsd]
-        table = store.collect()
+        table = _latest_only(store, store.collect())
         # Cells trained on another filter than they are tested on belong to the robustness table only.
         cross = table["train_lowpass"].fillna("").astype(str) != ""
         self.all_cells = table
@@ -199,6 +219,7 @@ class Board:
         keys = list(cells["key"])
         recs = [self.records[k] for k in keys if k in self.records]
         files = [f for f in (self.files(k) for k in keys) if f is not None]
+        repeats = (recs[0].get("repeats") or {}) if len(recs) == 1 else {}
         stats, per_file = {}, {}
         for metric in ALL_METRICS:
             seeds = cells[metric].to_numpy(dtype=float) if metric in cells else np.full(len(cells), np.nan)
@@ -214,7 +235,9 @@ class Board:
                 _, lo, hi = bootstrap_ci(pf.to_numpy())
             else:
                 lo = hi = float("nan")
-            stats[metric] = Stat(mean, lo, hi, std if len(cells) > 1 else float("nan"))
+            if len(cells) == 1 and repeats.get("n", 1) > 1:
+                std = repeats["metrics"].get(metric, {}).get("std", float("nan"))
+            stats[metric] = Stat(mean, lo, hi, std if len(cells) > 1 or repeats.get("n", 1) > 1 else float("nan"))
             if pf is not None:
                 per_file[metric] = pf
         unavailable = {}
@@ -231,6 +254,7 @@ class Board:
             return float(np.max(vals)) if vals else float("nan")
 
         cost = {"params": max_of("params"), "train_s": mean_of("train_s"), "infer_rtf": mean_of("infer_rtf"),
+                "inference_steps": max_of("inference_steps"),
                 "peak_rss_mb": max_of("peak_rss_mb"), "peak_cuda_mb": max_of("peak_cuda_mb"),
                 "device": ", ".join(devices) or "–"}
         band_recs = [r["lsd_bands"] for r in recs if isinstance(r.get("lsd_bands"), dict)]
@@ -242,7 +266,7 @@ class Board:
         n_files = int(max_of("n_files")) if _finite(max_of("n_files")) else 0
         return Entry(method, keys, len(cells), n_files, stats, per_file,
                      {k: v for k, v in unavailable.items() if not _finite(stats.get(k, Stat()).mean)},
-                     cost, bands)
+                     cost, bands, n_repeats=int(repeats.get("n", 1)))
 
 
 def _mark(entries: list[Entry], metric: str) -> None:
@@ -273,7 +297,7 @@ def _value_text(e: Entry, metric: str, with_ci: bool = True) -> str:
         return e.unavailable.get(metric, "–").split(" (")[0]
     d = _digits(metric)
     text = _fmt(s.mean, d)
-    if e.n_seeds > 1 and _finite(s.std):
+    if (e.n_seeds > 1 or e.n_repeats > 1) and _finite(s.std):
         text += f" ± {_fmt(s.std, d)}"
     if with_ci and _finite(s.lo):
         text += f" [{_fmt(s.lo, d)}, {_fmt(s.hi, d)}]"
@@ -321,12 +345,13 @@ def conventions_table(board: Board, entries: list[Entry]) -> str:
 
 
 def cost_table(entries: list[Entry]) -> str:
-    header = ["method", "params", "train (s)", "infer RTF", "peak RSS (MB)", "peak GPU alloc (MB)", "device"]
+    header = ["method", "params", "train (s)", "infer steps", "infer RTF", "peak RSS (MB)", "peak GPU alloc (MB)",
+              "device"]
     rows = []
     for e in entries:
         c = e.cost
         rows.append([e.method, f"{int(c['params']):,}" if _finite(c["params"]) else "–", _fmt(c["train_s"], 1),
-                     _fmt(c["infer_rtf"], 4), _fmt(c["peak_rss_mb"], 0), _fmt(c["peak_cuda_mb"], 0), c["device"]])
+                     _fmt(c["inference_steps"], 0), _fmt(c["infer_rtf"], 4), _fmt(c["peak_rss_mb"], 0), _fmt(c["peak_cuda_mb"], 0), c["device"]])
     return _table(header, rows)
 
 
@@ -466,8 +491,15 @@ def dataset_page(board: Board, dataset: str, out_dir: Path, reported: list[dict]
         parts += _plots(board, dataset, str(profile), groups, out_dir)
         parts += robustness_section(board, dataset, str(profile), out_dir)
     every = board.all_cells[board.all_cells["dataset"] == dataset]
+    parts += ["## Methods on this page", "", *_method_notes(rows["method"].unique()), ""]
     parts += ["## Failed and infeasible cells", "", _failed_section(every[every["status"] != "ok"]), ""]
     return "\n".join(parts)
+
+
+def _method_notes(names) -> list[str]:
+    """One line per method: the registry's summary (caveats of a profile included), or why there is none."""
+    registry = {n: e.summary for n in method_names() for e in [get_entry(n)]}
+    return [f"- `{m}`: {registry.get(m, 'not registered in this checkout')}" for m in _method_order(names)]
 
 
 def robustness_section(board: Board, dataset: str, profile: str, out_dir: Path) -> list[str]:
@@ -539,6 +571,9 @@ def build_leaderboard(store: Store, out_dir: str | Path, lsd: str = "nuwave",
         parts += [f"## Profile `{profile}`", "", headline(board, rows, datasets), ""]
     n_bad = int((table["status"] != "ok").sum())
     parts += ["## Datasets", ""] + [f"- [{d}]({dataset_slug(d)}.md)" for d in datasets] + [""]
+    downstream = sorted(out_dir.glob("*-downstream.md"))  # written by `python -m bench downstream`
+    if downstream:
+        parts += ["## Downstream recognition", ""] + [f"- [{p.stem}]({p.name})" for p in downstream] + [""]
     parts += [f"{len(table)} cells in the store, {n_bad} failed or infeasible (listed on the dataset pages).", ""]
     pages = [out_dir / "README.md"]
     atomic_write(pages[0], lambda tmp: tmp.write_text("\n".join(parts)))

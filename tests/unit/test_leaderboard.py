@@ -8,6 +8,7 @@ cell failed with a two-line error.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 
@@ -72,9 +73,10 @@ def _files(lsd: np.ndarray, snr: np.ndarray, stoi: np.ndarray | None = None) -> 
 
 
 def _write_cell(store: Store, method: str, scale: int, seed: int, files: pd.DataFrame | None,
-                status: str = "ok", error: str = "") -> str:
+                status: str = "ok", error: str = "", version: str = "") -> str:
+    """One fabricated cell; `version` stands for the code/data version its real key would also cover."""
     target_sr = 16000
-    key = _key(f"{method}/{scale}/{seed}/{status}")
+    key = _key(f"{method}/{scale}/{seed}/{status}{version}")
     record = {"key": key, "status": status, "seed": seed,
               "spec": {"method": method, "dataset": "toy", "profile": "quick", "seed": seed,
                        "protocol": {"scale": scale, "target_sr": target_sr, "lowpass": "cheby1",
@@ -185,8 +187,8 @@ def test_conventions_cost_reported_and_failed_sections(board_dir):
     r2 = _section(page, "### R=2 (8→16 kHz, cheby1)")
     conv = _rows(r2, "| method | LSD (nuwave) ↓ (headline) | LSD (kuleshov) ↓ | LSD (ssr_eval) ↓")
     assert conv["sbr"][2].startswith("**") and conv["linear"][2].endswith("†")
-    cost = _rows(r2, "| method | params | train (s) | infer RTF | peak RSS (MB)")
-    assert cost["linear"][1:] == ["0", "0.0", "0.0010", "700", "–", "cpu x86_64 (2 threads)"]
+    cost = _rows(r2, "| method | params | train (s) | infer steps | infer RTF | peak RSS (MB)")
+    assert cost["linear"][1:] == ["0", "0.0", "–", "0.0010", "700", "–", "cpu x86_64 (2 threads)"]
     rep = _rows(r2, "| method | SNR reported | SNR ours")
     quality = _rows(r2, "| method | SNR (dB) ↑")
     our_snr, our_lsd = (quality["sbr"][i].strip("*").split()[0] for i in (1, 2))
@@ -272,3 +274,44 @@ def test_cli_lsd_choices_are_the_metrics_conventions():
 def test_pareto_front():
     pts = [(1.0, 3.0), (0.5, 4.0), (2.0, 2.0), (3.0, 2.5), (4.0, 1.0)]
     assert pareto_front(pts) == [1, 0, 2, 4]
+
+
+def test_a_repeated_stochastic_cell_shows_mean_and_std_over_its_passes(tmp_path):
+    store = Store(tmp_path / "results")
+    key = _write_cell(store, "sbr", 2, 0, _files(np.full(N_FILES, 1.5), np.full(N_FILES, 10.0)))
+    record = json.loads((store.cell_dir(key) / "record.json").read_text())
+    record["repeats"] = {"n": 3, "metrics": {"lsd": {"mean": 1.5, "std": 0.25, "values": [1.25, 1.5, 1.75]}}}
+    record["inference_steps"] = 3
+    write_json(store.cell_dir(key) / "record.json", record)
+    lb.build_leaderboard(store, tmp_path / "board")
+    page = (tmp_path / "board" / "toy.md").read_text()
+    quality = _rows(page, "| method | SNR (dB) ↑ | LSD (nuwave) ↓")
+    assert quality["sbr"][2].strip("*").startswith("1.500 ± 0.250 [")
+    assert "±" not in quality["sbr"][1]  # no spread recorded for SNR: nothing invented
+    assert _rows(page, "| method | params | train (s) | infer steps")["sbr"][3] == "3"
+
+
+
+def test_a_superseded_cell_is_not_averaged_as_a_seed(tmp_path):
+    """After a code edit the store holds the old cell beside the new one (another key, same method,
+    protocol and seed): pages show the newest only, results.csv keeps both."""
+    import os
+
+    store = Store(tmp_path)
+    lsd, snr = np.full(N_FILES, 1.0), np.full(N_FILES, 10.0)
+    old = _write_cell(store, "spline", 2, 0, _files(lsd, snr))
+    new = _write_cell(store, "spline", 2, 0, _files(lsd + 1.0, snr), version="v2")
+    for i, key in enumerate((old, new)):  # new written after old, whatever the clock resolution
+        os.utime(store.cell_dir(key) / "record.json", ns=(10**18 + i, 10**18 + i))
+    board = lb.Board(store)
+    assert list(board.table["key"]) == [new] and len(store.collect()) == 2
+    (entry,) = board.entries(("quick", 2, 8000, 16000, "cheby1"), "toy")
+    assert entry.n_seeds == 1 and entry.stats["lsd"].mean == pytest.approx(2.0)
+
+
+def test_dataset_page_lists_each_method_with_its_registry_summary(board_dir):
+    from methods import get_entry
+
+    notes = _section((board_dir / "toy.md").read_text(), "## Methods on this page")
+    assert f"- `sbr`: {get_entry('sbr').summary}" in notes
+    assert notes.index("`spline`") < notes.index("`linear`") < notes.index("`sbr`")  # registry order
