@@ -89,7 +89,7 @@ def _perf_sections(data: dict) -> list[str]:
     out = ["## Micro-benchmarks", "", f"Machine: {_machine_line(m['start'], m['end_load_avg_1m'])}.",
            "", f"Command: `python scripts/benchmarks.py` (= `{' '.join(['python', *PERF_CMD[1:-1]])}`).", ""]
 
-    met = info[info["name"].str.startswith("test_metrics_throughput")]
+    met = info[info["name"].str.match(r"test_(metrics_throughput|spectra_floor)")]
     if not met.empty:
         wide = met.pivot_table(index=["sr", "workload"], columns="impl", values="audio_s_per_s").reset_index()
         wide["sr"] = wide["sr"].astype(int)
