@@ -39,7 +39,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _log(cell_dir: Path, message: str) -> None:
+def log_line(cell_dir: Path, message: str) -> None:
+    """Append a time-stamped line to the cell folder's log.txt."""
     with (cell_dir / "log.txt").open("a") as fh:
         fh.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {message}\n")
 
@@ -51,10 +52,14 @@ def base_record(spec: CellSpec, status: str, device: str = "cpu", **fields: Any)
             "provenance": provenance(device), **fields}
 
 
-def failure_record(spec: CellSpec, exc: BaseException, device: str = "cpu", status: str = "failed") -> dict[str, Any]:
+def error_fields(exc: BaseException) -> dict[str, str]:
+    """A failed record's `error` (one line) and `traceback` (its last TRACEBACK_LINES lines)."""
     tb = "".join(traceback.format_exception(exc)).strip().splitlines()[-TRACEBACK_LINES:]
-    return base_record(spec, status, device, error=f"{type(exc).__name__}: {exc}".splitlines()[0],
-                       traceback="\n".join(tb))
+    return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0], "traceback": "\n".join(tb)}
+
+
+def failure_record(spec: CellSpec, exc: BaseException, device: str = "cpu", status: str = "failed") -> dict[str, Any]:
+    return base_record(spec, status, device, **error_fields(exc))
 
 
 def _score_files(pairs, estimates: list[np.ndarray], low_sr: int, target_sr: int) -> pd.DataFrame:
@@ -165,7 +170,7 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
         raise ValueError(f"dataset {spec.dataset!r} has an empty test split: add test files")
     cls = load_method_class(spec.method)
     method = cls(cls.config_from_dict(spec.method_config), proto)
-    _log(cell_dir, f"start {spec.label} on {device}")
+    log_line(cell_dir, f"start {spec.label} on {device}")
     training: dict[str, Any] = {"train_s": 0.0}
     if cls.trainable:
         from bench.lock import cell_lock  # only learned cells pay for the training machinery
@@ -175,14 +180,14 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
                         for split in ("train", "valid"))
         train_dir = store.train_dir(spec.training_key)
         # Cells sharing one training (same model, another test filter) wait for it rather than repeat it.
-        with cell_lock(train_dir, notify=lambda who: _log(cell_dir, f"waiting for the shared training ({who})")):
+        with cell_lock(train_dir, notify=lambda who: log_line(cell_dir, f"waiting for the shared training ({who})")):
             trainer = Trainer(method.config.train, train_dir, spec.rng_seed, device,
-                              log=lambda m: _log(cell_dir, m), progress_path=cell_dir / PROGRESS)
+                              log=lambda m: log_line(cell_dir, m), progress_path=cell_dir / PROGRESS)
             training = {**dataclasses.asdict(trainer.fit(method, train, valid)), "train_key": spec.training_key}
 
     audio_s = sum(len(hr) for hr in test.hr) / proto.target_sr
     passes, infer_s = _evaluate(method, test, spec, cell_dir, device, profile.sample_files)
-    _log(cell_dir, f"enhanced {len(test)} files ({audio_s:.1f} s of audio) x {spec.eval_repeats} in {infer_s:.2f} s")
+    log_line(cell_dir, f"enhanced {len(test)} files ({audio_s:.1f} s of audio) x {spec.eval_repeats} in {infer_s:.2f} s")
 
     files = _mean_over_repeats(passes)
     atomic_write(cell_dir / "files.csv", lambda tmp: files.to_csv(tmp, index=False))
@@ -205,9 +210,9 @@ def run_cell(spec: CellSpec, results_root: str | Path, *, num_threads: int = 1, 
     try:
         record = base_record(spec, "ok", device, **_run(spec, store, cell_dir, device))
     except Exception as exc:  # noqa: BLE001 - a failing cell is a record, never a crash of the run
-        _log(cell_dir, f"failed: {type(exc).__name__}: {exc}")
+        log_line(cell_dir, f"failed: {type(exc).__name__}: {exc}")
         record = failure_record(spec, exc, device)
     record.update(started=started, wall_s=time.perf_counter() - t0)
     store.save_record(record)
-    _log(cell_dir, f"done: {record['status']} in {record['wall_s']:.2f} s")
+    log_line(cell_dir, f"done: {record['status']} in {record['wall_s']:.2f} s")
     return record

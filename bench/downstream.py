@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -38,7 +36,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from bench.cell import TRACEBACK_LINES, seed_everything
+from bench.cell import error_fields, log_line, seed_everything
 from bench.classifier import LogMelResNet, classifier_config, predict, train_classifier
 from bench.data import Pairs, data_hash, load_card, load_pairs
 from bench.degrade import upsample
@@ -127,11 +125,6 @@ def read_downstream(store: Store, key: str) -> dict[str, Any] | None:
     return read_json(path) if path.is_file() else None
 
 
-def _log(cell_dir: Path, message: str) -> None:
-    with (cell_dir / "log.txt").open("a") as fh:
-        fh.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {message}\n")
-
-
 def check_labelled(dataset: str) -> None:
     """SpecError unless the corpus's first test item carries a class label."""
     from bench.data.corpus import load_items
@@ -203,10 +196,10 @@ def _run(spec: DownstreamSpec, store: Store, cell_dir: Path, device: str) -> dic
     t0 = time.perf_counter()
     x_train, x_test = make_inputs(train), make_inputs(test)
     inputs_s = time.perf_counter() - t0
-    _log(cell_dir, f"made {len(x_train)} train and {len(x_test)} test inputs ({spec.train_on}) in {inputs_s:.2f} s")
+    log_line(cell_dir, f"made {len(x_train)} train and {len(x_test)} test inputs ({spec.train_on}) in {inputs_s:.2f} s")
 
     model, stats = train_classifier(classifier_config(spec.profile), x_train, y_train, spec.target_sr,
-                                    len(classes), spec.rng_seed, log=lambda m: _log(cell_dir, m), device=device)
+                                    len(classes), spec.rng_seed, log=lambda m: log_line(cell_dir, m), device=device)
     _save_classifier(cell_dir / CLASSIFIER_FILE, model)
     evals = {"matched": evaluate(y_test, predict(model, x_test), classes, seed=spec.rng_seed)}
     if spec.train_on != "hr":
@@ -228,13 +221,11 @@ def run_downstream_cell(spec: DownstreamSpec, store: Store, num_threads: int = 1
     try:
         record = {**base, "status": "ok", **_run(spec, store, cell_dir, device)}
     except Exception as exc:  # noqa: BLE001 - a failing cell is a record, never a crash of the others
-        tb = "".join(traceback.format_exception(exc)).strip().splitlines()[-TRACEBACK_LINES:]
-        record = {**base, "status": "failed", "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
-                  "traceback": "\n".join(tb)}
-        _log(cell_dir, f"failed: {record['error']}")
+        record = {**base, "status": "failed", **error_fields(exc)}
+        log_line(cell_dir, f"failed: {record['error']}")
     record["wall_s"] = time.perf_counter() - t0
     write_json(cell_dir / "record.json", record)
-    _log(cell_dir, f"done: {record['status']} in {record['wall_s']:.2f} s")
+    log_line(cell_dir, f"done: {record['status']} in {record['wall_s']:.2f} s")
     return record
 
 
