@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from bench.degrade import cutoff_bin
 from bench.spec import Protocol
 from methods import load_method_class
 from methods.baselines.diffusion import (LinearBetaSchedule, LogSNRSchedule, diffuse, noise_loss, reverse_step,
@@ -133,11 +134,62 @@ def test_paper_profile_builds_and_samples_from_noise(name, steps):
     assert out.shape == (1, 1, 2048) and torch.isfinite(out).all()
 
 
-def test_quick_profile_reports_its_steps():
+@pytest.mark.parametrize("profile, steps", [("quick", 8), ("smoke", 8)])
+def test_profiles_report_their_steps(profile, steps):
     for name in ("nuwave", "nuwave2"):
         cls = load_method_class(name)
-        method = cls(cls.config_for("quick"), PROTO)
-        assert method.inference_steps == method.config.start_step
+        assert cls(cls.config_for(profile), PROTO).inference_steps == steps
+
+
+def test_quietest_nuwave2_training_levels_keep_their_noise_and_a_finite_network_input():
+    """log-SNR 20 is abar = 1 - 2e-9, exactly 1 in float32: the level must stay float64 until used."""
+    s = nuwave2_schedule()
+    abar = torch.sigmoid(torch.tensor([20.0], dtype=torch.float64))
+    assert s.network_input(abar).item() == pytest.approx(0.0, abs=1e-9)
+    x0, eps = torch.full((1, 1, 4), 0.5), torch.ones(1, 1, 4)
+    # sqrt(1 - abar) = sqrt(sigmoid(-20)) = 4.54e-5 of noise on top of the signal, not 0
+    assert (diffuse(x0, abar, eps) - x0).mean().item() == pytest.approx(math.exp(-10), rel=1e-3)
+
+
+def test_low_band_projection_keeps_the_measured_band_and_the_noisy_signal():
+    """reverse_step's projection: the projected x0 estimate has the observation's low DFT band and
+    the estimate's high band; with eta = 0 and abar_s = 1 the step returns that projection."""
+    torch.manual_seed(0)
+    y, eps_hat, observed = torch.randn(1, 1, 256), torch.randn(1, 1, 256), torch.randn(1, 1, 256)
+
+    def project(x0):
+        spec, obs = torch.fft.rfft(x0), torch.fft.rfft(observed)
+        spec[..., :32] = obs[..., :32]
+        return torch.fft.irfft(spec, n=256)
+
+    abar_t = 0.5
+    out = reverse_step(y, eps_hat, abar_t, 1.0, 0.0, None, project)
+    x0_hat = (y - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t)
+    spec_out = torch.fft.rfft(out)
+    torch.testing.assert_close(spec_out[..., :32], torch.fft.rfft(observed)[..., :32], atol=1e-4, rtol=0)
+    torch.testing.assert_close(spec_out[..., 32:], torch.fft.rfft(x0_hat)[..., 32:], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["nuwave", "nuwave2"])
+def test_residual_models_diffuse_hr_minus_lr_and_keep_the_lr_band(name):
+    """quick/smoke: the target is gain * (HR - upsampled LR); a sample's DFT bins below the LR Nyquist
+    are the upsampled LR's whatever the (untrained) network does."""
+    cls = load_method_class(name)
+    torch.manual_seed(0)
+    method = cls(cls.config_for("smoke"), PROTO)
+    gain = method.config.residual_gain
+    hr, cond = torch.randn(2, 1, 400), torch.randn(2, 1, 400)
+    signal = method.signal_of((cond, None)) if name == "nuwave2" else cond
+    torch.testing.assert_close(method.diffused_target(hr, (cond, None) if name == "nuwave2" else cond),
+                               gain * (hr - signal))
+    lr = torch.randn(1, 1, 300) * 0.05
+    method.reseed(3)
+    out = method.enhance(lr)
+    up = method.upsampled(lr)
+    k = cutoff_bin(out.shape[-1], PROTO.scale)
+    torch.testing.assert_close(torch.fft.rfft(out.double())[..., :k], torch.fft.rfft(up.double())[..., :k],
+                               atol=1e-3, rtol=0)
+    assert (out - up).abs().max() > 1e-4  # and the band above is the model's, not the LR signal's
 
 
 def test_nuwave2_band_and_random_lowpass():
