@@ -108,7 +108,9 @@ def triage(specs: list[CellSpec], store: Store, retry_failed: bool) -> Triage:
             failed.append(record)
         else:  # never run, --retry-failed, or infeasible (resources may have changed since)
             todo.append(spec)
-    # Longest first: a learned cell costs ~100x a parameter-free one, and executors start cells in this
-    # order, so the cheap ones fill the gaps at the end instead of a training starting last (makespan).
-    todo.sort(key=lambda s: not get_entry(s.method).trainable)
+    # Longest first (makespan): executors start cells in this order, so the cheap ones should fill the
+    # gaps at the end instead of a long training starting last. A learned cell costs ~100x a
+    # parameter-free one, and at the same step budget a higher target rate costs more per step (R = 6
+    # is 24 kHz against 16 kHz: the main command's R = 6 cells took 1.2-1.5x their R = 2/4 twins).
+    todo.sort(key=lambda s: (not get_entry(s.method).trainable, -s.protocol.target_sr))
     return Triage(todo, cached, failed)

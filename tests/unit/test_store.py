@@ -58,9 +58,11 @@ def test_empty_store_collects_empty_table_with_columns(tmp_path):
     assert table.empty and list(table.columns) == CSV_COLUMNS
 
 
-def test_triage_starts_learned_cells_before_parameter_free_ones(tmp_path):
+def test_triage_starts_learned_cells_before_parameter_free_ones_and_higher_rates_first(tmp_path):
     from bench.plan import plan_cells, triage
 
-    specs = plan_cells("spline,audiounet,noisefill,tfilm", "synth-speech", "2,4", "smoke")
-    todo = [s.method for s in triage(specs, Store(tmp_path), retry_failed=False).todo]
-    assert todo == ["audiounet", "tfilm"] * 2 + ["spline", "noisefill"] * 2  # stable within each class
+    specs = plan_cells("spline,audiounet,noisefill,tfilm", "synth-speech", "2,6,4", "smoke")
+    todo = [(s.method, s.protocol.scale) for s in triage(specs, Store(tmp_path), retry_failed=False).todo]
+    # R = 6 is 24 kHz, R = 2/4 16 kHz (the seed paper's rates); stable order otherwise
+    assert todo == [("audiounet", 6), ("tfilm", 6), ("audiounet", 2), ("tfilm", 2), ("audiounet", 4), ("tfilm", 4),
+                    ("spline", 6), ("noisefill", 6), ("spline", 2), ("noisefill", 2), ("spline", 4), ("noisefill", 4)]
