@@ -42,10 +42,10 @@ REGISTRY: dict[str, MethodEntry] = {e.name: e for e in [
                 "TFiLM (Birnbaum et al. 2019): AudioUNet with temporal FiLM (block max-pool, LSTM, scale/shift)", True),
     MethodEntry("nuwave", "methods.baselines.nuwave:NuWave",
                 "NU-Wave (Lee & Han 2021): conditional waveform diffusion, DiffWave-style residual stack "
-                "(quick: its gain over spline is the start noise; an untrained net scores the same)", True),
+                "(quick, not published: diffuses 30 x (HR - LR) and keeps the LR band in every step)", True),
     MethodEntry("nuwave2", "methods.baselines.nuwave2:NuWave2",
                 "NU-Wave 2 (Han & Lee 2022): diffusion with STFC + bandwidth-conditioned BSFT, any input rate "
-                "(quick: as NU-Wave, no learning shown at this budget)", True),
+                "(quick, not published: residual diffusion with the LR band kept, as NU-Wave)", True),
     MethodEntry("tfdfe", "methods.tfdfe.model:TFDFE",
                 "TFDFE-ASR (seed paper): waveform VAE + spectrogram U-Net fused by windowed attention", True),
     MethodEntry("tfdfe-tanh", "methods.tfdfe.model:TFDFETanh",
