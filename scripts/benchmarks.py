@@ -82,9 +82,70 @@ def _machine_line(m: dict, end_load: float) -> str:
             f"1-min load average {m['load_avg_1m']:.1f} at the start, {end_load:.1f} at the end")
 
 
-def _perf_sections(data: dict) -> list[str]:
-    info = pd.DataFrame([{**b["extra_info"], "name": b["name"], "mean_s": b["stats"]["mean"]}
+def _info(data: dict) -> pd.DataFrame:
+    return pd.DataFrame([{**b["extra_info"], "name": b["name"], "mean_s": b["stats"]["mean"]}
                          for b in data["benchmarks"]])
+
+
+def _floors(info: pd.DataFrame) -> dict[int, float]:
+    """{rate: audio s/s of the bare float64 power spectra of both signals} (the spectra_floor rows)."""
+    rows = info[info["name"].str.startswith("test_spectra_floor")]
+    return {int(r["sr"]): float(r["audio_s_per_s"]) for _, r in rows.iterrows()}
+
+
+def _metric_rates(info: pd.DataFrame, workload: str, impl: str) -> dict[int, float]:
+    rows = info[info["name"].str.startswith("test_metrics_throughput") & (info.get("workload") == workload)
+                & (info.get("impl") == impl)]
+    return {int(r["sr"]): float(r["audio_s_per_s"]) for _, r in rows.iterrows()}
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _targets(main: dict | None, perf: dict | None) -> list[str]:
+    """Issue 11's targets, each with the measured figure it is judged on (from the JSON files)."""
+    out = ["## Targets (issue 11)", "", "| target | measured | verdict |", "|---|---|---|"]
+    if main:
+        out.append(f"| main command from scratch <= 20 min | {main['wall_s'] / 60:.1f} min | "
+                   f"{_verdict(main['wall_s'] <= 20 * 60)} |")
+        out.append(f"| fully cached main command <= 10 s | {main['cached_wall_s']:.1f} s | "
+                   f"{_verdict(main['cached_wall_s'] <= 10)} |")
+    if perf:
+        info = _info(perf)
+        floors, ours = _floors(info), _metric_rates(info, "snr+lsd+hf/lf", "ours")
+        script = _metric_rates(info, "snr+lsd+hf/lf", "librosa_per_metric")
+        if floors and ours:
+            worst = min(ours[sr] / floors[sr] for sr in floors if sr in ours)
+            out.append(f"| metrics (SNR + LSD + HF/LF) >= 0.5 x the float64 spectra floor at every rate (revised, "
+                       f"see below) | worst rate {worst:.2f} x | {_verdict(worst >= 0.5)} |")
+        if ours and script:
+            ratios = ", ".join(f"{ours[sr] / script[sr]:.1f}x @ {sr // 1000} kHz" for sr in sorted(ours) if sr in script)
+            out.append(f"| metrics >= 10 x the per-metric librosa script (original; retired) | {ratios} | "
+                       f"not reachable: the floor itself is {min(floors[sr] / script[sr] for sr in floors if sr in script):.1f}"
+                       f"-{max(floors[sr] / script[sr] for sr in floors if sr in script):.1f} x |")
+        fractions = info[info["name"].str.startswith("test_training_rate")]["data_fraction"]
+        if not fractions.empty:
+            out.append(f"| training loop >= 90 % in the model (data <= 10 %) for every method | data share "
+                       f"{fractions.min():.1%}-{fractions.max():.1%} | {_verdict(fractions.max() <= 0.10)} |")
+        ex = info[info["name"].str.startswith("test_executor_wall")]
+        if len(ex) == 2:
+            walls = dict(zip(ex["executor"], ex["mean_s"]))
+            per_cell = (walls["ray"] - walls["local"]) / int(ex["cells"].iloc[0])
+            out.append(f"| Ray overhead <= 0.5 s per cell | {per_cell:.3f} s | {_verdict(per_cell <= 0.5)} |")
+    out += ["", "Why the metrics target was revised: bench.metrics computes the same float64 values as the "
+            "librosa loops (checked to 1e-5 before timing), and the 2048-point power spectra of both signals "
+            "alone (`spectra_floor`, made with the same framing) run at the rate in the table below; no float64 "
+            "implementation of the nuwave LSD can be faster than that, and the floor is only a few times the "
+            "per-metric script, so 10x cannot be met on this CPU. The revised target asks that scoring be close "
+            "to that floor, i.e. to what the hardware allows; scoring is also well under 1 % of a quick cell's "
+            "wall time (16 files x 3 s scored in about 0.03 s). Float32 spectra would be faster but are not the "
+            "same values on every input, and changing bench/metrics.py re-keys every cached result.", ""]
+    return out
+
+
+def _perf_sections(data: dict) -> list[str]:
+    info = _info(data)
     m = data["bench_machine"]
     out = ["## Micro-benchmarks", "", f"Machine: {_machine_line(m['start'], m['end_load_avg_1m'])}.",
            "", f"Command: `python scripts/benchmarks.py` (= `{' '.join(['python', *PERF_CMD[1:-1]])}`).", ""]
@@ -95,11 +156,14 @@ def _perf_sections(data: dict) -> list[str]:
         wide["sr"] = wide["sr"].astype(int)
         wide["ours / per-metric loop"] = (wide["ours"] / wide["librosa_per_metric"]).map("{:.1f}x".format)
         wide["ours / shared-spectra loop"] = (wide["ours"] / wide["librosa_shared"]).map("{:.1f}x".format)
+        wide["ours / spectra floor"] = (wide["ours"] / wide["sr"].map(_floors(info))).map(
+            lambda v: "" if pd.isna(v) else f"{v:.2f}")
+        wide.loc[wide["workload"] == "all", "ours / spectra floor"] = ""  # ssr_eval makes spectra of its own
         for c in ("ours", "librosa_per_metric", "librosa_shared", "spectra_floor"):
             if c in wide:
                 wide[c] = wide[c].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
         out += ["### Metrics throughput (seconds of audio scored per second; 16 files x 3 s)", "",
-                "Same values to 1e-5 relative (checked before timing). `librosa_per_metric`: the usual "
+                "Same values to 1e-5 relative (checked before timing); the fastest of 5 rounds. `librosa_per_metric`: the usual "
                 "evaluation script, one function per metric each making its spectra; `librosa_shared`: a careful "
                 "per-file loop sharing the spectra. `spectra_floor`: only the 2048-point power spectra of both "
                 "signals (torch, float64), the part no float64 implementation of the nuwave LSD can skip.", "",
@@ -165,10 +229,13 @@ def render() -> str:
              "Generated by `python scripts/benchmarks.py` (add `--main` to time the main command); do not edit by "
              "hand. Every figure names the machine it was measured on; figures from a machine shared with other "
              "jobs (high load average) are pessimistic.", ""]
-    if MAIN_JSON.is_file():
-        parts += _main_section(json.loads(MAIN_JSON.read_text()))
-    if PERF_JSON.is_file():
-        parts += _perf_sections(json.loads(PERF_JSON.read_text()))
+    main = json.loads(MAIN_JSON.read_text()) if MAIN_JSON.is_file() else None
+    perf = json.loads(PERF_JSON.read_text()) if PERF_JSON.is_file() else None
+    parts += _targets(main, perf)
+    if main:
+        parts += _main_section(main)
+    if perf:
+        parts += _perf_sections(perf)
     return "\n".join(parts)
 
 

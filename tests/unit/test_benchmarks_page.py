@@ -1,0 +1,58 @@
+"""scripts/benchmarks.py's targets table: each verdict follows from the figures it is given."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "benchmarks.py"
+
+
+@pytest.fixture(scope="module")
+def page():
+    spec = importlib.util.spec_from_file_location("benchmarks_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _bench(name: str, mean: float, **extra) -> dict:
+    return {"name": name, "stats": {"mean": mean}, "extra_info": extra}
+
+
+def _perf(ours_16k: float, data_max: float, ray_s: float) -> dict:
+    rows = [_bench("test_spectra_floor[16000]", 0.01, sr=16000, workload="snr+lsd", impl="spectra_floor",
+                   audio_s_per_s=3000.0),
+            _bench("test_metrics_throughput[16000-snr+lsd+hf/lf-ours]", 0.02, sr=16000, workload="snr+lsd+hf/lf",
+                   impl="ours", audio_s_per_s=ours_16k),
+            _bench("test_metrics_throughput[16000-snr+lsd+hf/lf-librosa_per_metric]", 0.08, sr=16000,
+                   workload="snr+lsd+hf/lf", impl="librosa_per_metric", audio_s_per_s=600.0),
+            _bench("test_training_rate[a]", 0.1, data_fraction=0.01),
+            _bench("test_training_rate[b]", 0.1, data_fraction=data_max),
+            _bench("test_executor_wall[local]", 3.0, executor="local", cells=10),
+            _bench("test_executor_wall[ray]", 3.0 + 10 * ray_s, executor="ray", cells=10)]
+    return {"benchmarks": rows}
+
+
+def _row(lines: list[str], start: str) -> str:
+    return next(line for line in lines if line.startswith(f"| {start}"))
+
+
+def test_targets_met(page):
+    lines = page._targets({"wall_s": 1190.0, "cached_wall_s": 4.0}, _perf(1800.0, 0.05, 0.01))
+    assert _row(lines, "main command").endswith("| 19.8 min | met |")
+    assert _row(lines, "fully cached").endswith("| 4.0 s | met |")
+    assert "0.60 x | met" in _row(lines, "metrics (SNR")          # 1800 / 3000
+    assert "3.0x @ 16 kHz" in _row(lines, "metrics >= 10")         # 1800 / 600, the retired target
+    assert _row(lines, "training loop").endswith("1.0%-5.0% | met |")
+    assert _row(lines, "Ray overhead").endswith("| 0.010 s | met |")
+
+
+def test_targets_not_met(page):
+    lines = page._targets({"wall_s": 1300.0, "cached_wall_s": 12.0}, _perf(1200.0, 0.2, 0.7))
+    for start in ("main command", "fully cached", "metrics (SNR", "training loop", "Ray overhead"):
+        assert _row(lines, start).endswith("NOT met |"), start
+
+
+def test_targets_without_measurements(page):
+    lines = page._targets(None, None)
+    assert not any(line.startswith("| main command") or line.startswith("| metrics") for line in lines)
