@@ -209,9 +209,9 @@ class NuWave2(DiffusionMethod):
     channels, same sampler.
 
     Measured with the quick profile (synth-speech, 16 test files, 1 CPU thread), SNR / LSD at R = 2 / 4 / 6
-    with one training seed: 14.7 / 1.13, 11.8 / 1.40, 11.1 / 1.65. Over the seeds tried (the cell seed
-    changes with any edit of this file) it is ahead of noisefill (LSD 1.16 / 1.42 / 1.69) at R = 2 and
-    level with it at R = 4 and 6 (within 0.02 either way); the leaderboard has the current cell's numbers.
+    with one training seed: 14.7 / 1.13, 11.8 / 1.40, 11.1 / 1.65. Over the three seeds tried (the cell
+    seed changes with any edit of this file) it is level with noisefill (LSD 1.16 / 1.42 / 1.69) at every
+    R, within 0.04 either way; the leaderboard has the current cell's numbers.
     Untrained network (1 step), same sampler: 5.4 / 1.76, 3.0 / 2.12, 2.3 / 2.57: it learns. The previous
     quick setting (HR diffused, `start_step` 3): 15.6 / 1.59, 12.3 / 2.16, 11.5 / 2.18, no better than
     its untrained twin (see methods/baselines/nuwave.py for why).
