@@ -70,8 +70,14 @@ def bench(tmp_path: Path, *args: str, env: dict | None = None, background: bool 
         cmd += ["--results", str(tmp_path / "results")]
     kw = dict(cwd=tmp_path, env=env or _env(), text=True, stdin=subprocess.DEVNULL)
     if background:
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+        # The driver gets Ctrl-C as in a terminal even where the test runner was started with SIGINT
+        # ignored (a shell's `cmd &` without job control does that, and children inherit it).
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint, **kw)
     return subprocess.run(cmd, capture_output=True, timeout=timeout, **kw)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _jobs(tmp_path: Path) -> list[dict]:
