@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.base import Batch, TrainConfig
-from methods.baselines.diffusion import (QUICK_RESIDUAL_GAIN, DiffusionMethod, LinearBetaSchedule,
+from methods.baselines.diffusion import (QUICK_OVERRIDES, SMOKE_OVERRIDES, DiffusionMethod, LinearBetaSchedule,
                                          NoiseLevelEmbedding, NoiseSchedule, kaiming_conv1d)
 
 NUWAVE_INFER_BETAS = (1e-6, 2e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 9e-1)
@@ -97,13 +97,6 @@ class NuWaveNet(nn.Module):
 # training on 2 GPUs).
 PAPER_TRAIN = TrainConfig(steps=300_000, batch_size=18, crop_seconds=32768 / 48000, optimizer="adam", lr=3e-5,
                           betas=(0.5, 0.999), grad_clip=None, valid_every=5000, checkpoint_every=5000, valid_items=8)
-# quick: sized for ~45 s of one CPU core per cell including inference over 48 s of test audio (numbers in
-# the class docstring). Not published.
-QUICK_TRAIN = TrainConfig(steps=200, batch_size=8, crop_seconds=0.125, optimizer="adam", lr=2e-3,
-                          betas=(0.9, 0.999), schedule="cosine", warmup_steps=10, grad_clip=1.0,
-                          valid_every=100, checkpoint_every=100, valid_items=2)
-SMOKE_TRAIN = TrainConfig(steps=30, batch_size=4, crop_seconds=0.1, optimizer="adam", lr=2e-3,
-                          betas=(0.9, 0.999), grad_clip=1.0, valid_every=30, checkpoint_every=15, valid_items=1)
 
 
 class NuWave(DiffusionMethod):
@@ -156,10 +149,9 @@ class NuWave(DiffusionMethod):
         train: TrainConfig = PAPER_TRAIN
 
     profile_overrides: ClassVar[dict] = {
-        "smoke": {"layers": 2, "channels": 4, "emb_channels": 16, "emb_dim": 16,
-                  "residual_gain": QUICK_RESIDUAL_GAIN, "keep_low_band": True, "train": SMOKE_TRAIN},
+        "smoke": {"layers": 2, "channels": 4, "emb_channels": 16, "emb_dim": 16, **SMOKE_OVERRIDES},
         "quick": {"layers": 6, "channels": 16, "dilation_cycle": 6, "emb_channels": 32, "emb_dim": 64,
-                  "residual_gain": QUICK_RESIDUAL_GAIN, "keep_low_band": True, "train": QUICK_TRAIN},
+                  **QUICK_OVERRIDES},
         "paper": {},
     }
 

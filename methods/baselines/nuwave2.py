@@ -57,8 +57,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from methods.base import Batch, TrainConfig
-from methods.baselines.diffusion import (QUICK_RESIDUAL_GAIN, DiffusionMethod, LogSNRSchedule, NoiseLevelEmbedding,
-                                         NoiseSchedule, kaiming_conv1d)
+from methods.baselines.diffusion import (QUICK_OVERRIDES, SMOKE_OVERRIDES, DiffusionMethod, LogSNRSchedule,
+                                         NoiseLevelEmbedding, NoiseSchedule, kaiming_conv1d)
 
 NUWAVE2_INFER_LOGSNR = (-2.6, -0.8, 2.0, 6.4, 9.8, 12.9, 14.4, 17.2)
 # dataloader.py's training low-pass: Chebyshev-I of random order and pass-band ripple (dB).
@@ -190,11 +190,6 @@ def random_lowpass(hr: torch.Tensor, cutoff: torch.Tensor, order: torch.Tensor, 
 # 32768-sample crops at 48 kHz, no clipping, constant LR. Steps: ours (not in the code).
 PAPER_TRAIN = TrainConfig(steps=300_000, batch_size=12, crop_seconds=32768 / 48000, optimizer="adam", lr=2e-4,
                           betas=(0.9, 0.99), grad_clip=None, valid_every=5000, checkpoint_every=5000, valid_items=8)
-QUICK_TRAIN = TrainConfig(steps=200, batch_size=8, crop_seconds=0.125, optimizer="adam", lr=2e-3,
-                          betas=(0.9, 0.999), schedule="cosine", warmup_steps=10, grad_clip=1.0,
-                          valid_every=100, checkpoint_every=100, valid_items=2)
-SMOKE_TRAIN = TrainConfig(steps=30, batch_size=4, crop_seconds=0.1, optimizer="adam", lr=2e-3,
-                          betas=(0.9, 0.999), grad_clip=1.0, valid_every=30, checkpoint_every=15, valid_items=1)
 
 
 class NuWave2(DiffusionMethod):
@@ -245,10 +240,10 @@ class NuWave2(DiffusionMethod):
     profile_overrides: ClassVar[dict] = {
         "smoke": {"layers": 2, "channels": 4, "bsft_channels": 4, "emb_channels": 16, "emb_dim": 16,
                   "n_fft": 64, "hop": 16, "protocol_fraction": 0.5,
-                  "residual_gain": QUICK_RESIDUAL_GAIN, "keep_low_band": True, "train": SMOKE_TRAIN},
+                  **SMOKE_OVERRIDES},
         "quick": {"layers": 4, "channels": 16, "bsft_channels": 16, "emb_channels": 32, "emb_dim": 64,
                   "n_fft": 256, "hop": 64, "protocol_fraction": 0.5,
-                  "residual_gain": QUICK_RESIDUAL_GAIN, "keep_low_band": True, "train": QUICK_TRAIN},
+                  **QUICK_OVERRIDES},
         "paper": {},
     }
 
