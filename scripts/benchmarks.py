@@ -138,8 +138,9 @@ def _targets(main: dict | None, perf: dict | None) -> list[str]:
             "alone (`spectra_floor`, made with the same framing) run at the rate in the table below; no float64 "
             "implementation of the nuwave LSD can be faster than that, and the floor is only a few times the "
             "per-metric script, so 10x cannot be met on this CPU. The revised target asks that scoring be close "
-            "to that floor, i.e. to what the hardware allows; scoring is also well under 1 % of a quick cell's "
-            "wall time (16 files x 3 s scored in about 0.03 s). Float32 spectra would be faster but are not the "
+            "to that floor, i.e. to what the hardware allows; scoring is also under 1 % of a learned quick cell's "
+            "wall time (a cell scores 16 files x 3 s with every metric, the `all` rows: about 0.13 s at 16 kHz, "
+            "against 17 s or more per learned cell in the main command). Float32 spectra would be faster but are not the "
             "same values on every input, and changing bench/metrics.py re-keys every cached result.", ""]
     return out
 
