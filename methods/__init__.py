@@ -1,20 +1,17 @@
 """The method registry: name -> "module:Class", with the one-liners `bench list methods` shows.
 
 Lazy on purpose: listing methods or validating a command line never imports a model module.
-Adding a method is one module under methods/ plus one row here. Methods kept outside this repository
+Adding a method is one module under methods/ plus one row here (CONTRIBUTING.md). Methods kept outside this repository
 can be added without editing it: BENCH_EXTRA_METHODS="name=package.module:Class,..." (the module must
 be importable by every worker, e.g. through PYTHONPATH).
 """
 from __future__ import annotations
 
-import ast
 import importlib
-import inspect
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from bench.spec import SpecError, source_hash
+from bench.core.spec import SpecError
 
 
 @dataclass(frozen=True)
@@ -82,8 +79,6 @@ def _extra_entries(value: str) -> list[MethodEntry]:
 
 REGISTRY.update({e.name: e for e in _extra_entries(os.environ.get("BENCH_EXTRA_METHODS", ""))})
 
-_PACKAGE_ROOT = Path(__file__).resolve().parent
-
 
 class UnknownMethodError(SpecError):
     pass
@@ -103,47 +98,11 @@ def get_entry(name: str) -> MethodEntry:
         ) from None
 
 
+def method_module(name: str) -> str:
+    """The dotted module that defines method `name` (its code hash covers that module's import closure)."""
+    return get_entry(name).target.split(":")[0]
+
+
 def load_method_class(name: str) -> type:
     module_name, class_name = get_entry(name).target.split(":")
     return getattr(importlib.import_module(module_name), class_name)
-
-
-def _local_imports(path: Path) -> set[Path]:
-    """Files of this package that the module at `path` imports (absolute `methods.x` or relative)."""
-    package = path.parent.relative_to(_PACKAGE_ROOT.parent).parts  # e.g. ("methods", "baselines")
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.ImportFrom):
-            base = list(package[: len(package) - node.level + 1]) if node.level else []
-            names = [[*base, *(node.module or "").split(".")]] if node.module else [[*base, a.name] for a in node.names]
-        elif isinstance(node, ast.Import):
-            names = [a.name.split(".") for a in node.names]
-        else:
-            continue
-        for parts in names:
-            parts = [p for p in parts if p]
-            if parts[:1] != ["methods"]:
-                continue
-            target = _PACKAGE_ROOT.parent.joinpath(*parts)
-            for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-                if candidate.is_file():
-                    found.add(candidate.resolve())
-    return found
-
-
-def method_source_files(cls: type) -> list[Path]:
-    """The files whose edit must invalidate a cell: the method's module, every module of this package
-    it imports, transitively (shared GAN, diffusion or U-Net code, a method's own sub-modules), and the
-    shared base. Found by reading the imports (ast), so nothing is imported to compute a key."""
-    todo, seen = [Path(inspect.getfile(cls)).resolve()], set()
-    while todo:
-        path = todo.pop()
-        if path not in seen:
-            seen.add(path)
-            todo += _local_imports(path) - seen
-    seen.discard((_PACKAGE_ROOT / "__init__.py").resolve())  # the registry: listing a new method is no edit of this one
-    return sorted(seen | {(_PACKAGE_ROOT / "base.py").resolve()})
-
-
-def method_code_hash(cls: type) -> str:
-    return source_hash(method_source_files(cls))

@@ -110,8 +110,8 @@ def _verdict(ok: bool) -> str:
 
 
 def _targets(main: dict | None, perf: dict | None) -> list[str]:
-    """Issue 11's targets, each with the measured figure it is judged on (from the JSON files)."""
-    out = ["## Targets (issue 11)", "", "| target | measured | verdict |", "|---|---|---|"]
+    """The speed targets, each with the measured figure it is judged on (from the JSON files)."""
+    out = ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     if main:
         out.append(f"| main command from scratch <= 20 min | {main['wall_s'] / 60:.1f} min | "
                    f"{_verdict(main['wall_s'] <= 20 * 60)} |")
@@ -146,7 +146,7 @@ def _targets(main: dict | None, perf: dict | None) -> list[str]:
             "to that floor, i.e. to what the hardware allows; scoring is also under 1 % of a learned quick cell's "
             "wall time (a cell scores 16 files x 3 s with every metric, the `all` rows: about 0.13 s at 16 kHz, "
             "against 17 s or more per learned cell in the main command). Float32 spectra would be faster but are not the "
-            "same values on every input, and changing bench/metrics.py re-keys every cached result.", ""]
+            "same values on every input, and changing bench/metrics/ re-keys every cached result.", ""]
     return out
 
 

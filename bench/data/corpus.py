@@ -1,6 +1,6 @@
 """Corpus items per split, by adapter kind.
 
-`synthetic` corpora are generated (bench/data/synthetic.py). Real corpora (vctk-single, vctk-multi,
+`synthetic` corpora are generated (bench/data/synthetic/). Real corpora (vctk-single, vctk-multi,
 piano, shipsear, folder) are scanned under a local data root (bench/data/sources.py), every file
 assigned to a split by its protocol, then read lazily: `load_items(card, split, max_items)` reads only
 as many files as the first `max_items` items need.
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from bench.data import folder, piano, shipsear, synthetic, vctk
+from bench.core.hashing import content_key
+from bench.core.spec import SpecError
+from bench.data import synthetic
+from bench.data.adapters import SCANNERS
 from bench.data.cards import DatasetCard
 from bench.data.sources import Scan, read_source, resolve_root
-from bench.spec import SpecError, content_key
 
 SPLITS = ("train", "valid", "test")
 
@@ -31,13 +31,14 @@ class Item:
     source: str = ""   # real corpora: the file it came from (for error messages and manifests)
 
 
-def _synthetic_items(card: DatasetCard, split: str, max_items: int | None, exclude: frozenset[str]) -> list[Item]:
+def _synthetic_items(card: DatasetCard, split: str, max_items: int | None) -> list[Item]:
     spec = card.raw["splits"][split]
     n = spec["items"] if max_items is None else min(max_items, spec["items"])
     kind = card.raw["generator"]
     items = []
     for i in range(n):
         # Item seeds differ by split and index, so train/valid/test never share audio.
+        # (the low 31 bits of the whole key: the generated corpora and every number measured on them depend on it)
         seed = int(content_key([card.raw["seed"], split, i]), 16) & 0x7FFFFFFF
         label = synthetic.SHIP_CLASSES[i % len(synthetic.SHIP_CLASSES)] if kind == "ship" else None
         audio = synthetic.generate(kind, seed, float(spec["seconds"]), card.native_sr, label=label)
@@ -45,20 +46,11 @@ def _synthetic_items(card: DatasetCard, split: str, max_items: int | None, exclu
     return items
 
 
-_SCANNERS: dict[str, Callable[[DatasetCard, Path], Scan]] = {
-    "vctk-single": vctk.scan_single,
-    "vctk-multi": vctk.scan_multi,
-    "piano": piano.scan,
-    "shipsear": shipsear.scan,
-    "folder": folder.scan,
-}
-
-
 def scan(card: DatasetCard) -> Scan:
     """The files of a real corpus with their splits (a directory walk: about 0.2 s for all of VCTK)."""
-    if card.kind not in _SCANNERS:
+    if card.kind not in SCANNERS:
         raise SpecError(f"dataset {card.name!r} has kind {card.kind!r}, which is not a real corpus kind")
-    return _SCANNERS[card.kind](card, resolve_root(card))
+    return SCANNERS[card.kind](card, resolve_root(card))
 
 
 def split_files(card: DatasetCard, split: str, exclude: frozenset[str] = frozenset()):
@@ -103,8 +95,8 @@ def load_items(card: DatasetCard, split: str, max_items: int | None = None,
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     if card.kind == "synthetic":
-        return _synthetic_items(card, split, max_items, exclude)
-    if card.kind in _SCANNERS:
+        return _synthetic_items(card, split, max_items)
+    if card.kind in SCANNERS:
         return _real_items(card, split, max_items, exclude)
     raise SpecError(f"dataset {card.name!r} has kind {card.kind!r}, which has no adapter; "
-                    f"known kinds: synthetic, {', '.join(_SCANNERS)}")
+                    f"known kinds: synthetic, {', '.join(SCANNERS)}")

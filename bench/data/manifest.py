@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.core.files import atomic_write
 from bench.data.cards import DatasetCard, dataset_slug
 from bench.data.corpus import SPLITS, scan
 from bench.data.sources import SourceFile, read_source, resolve_root
-from bench.store import atomic_write
 
 COLUMNS = ["path", "split", "group", "label", "status", "error", "seconds", "sample_rate", "channels", "bytes",
            "mtime_ns", "sha256", "read_error"]

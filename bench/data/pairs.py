@@ -1,7 +1,7 @@
 """Prepared LR/HR pairs: made once per (corpus, split, protocol, item limit) and cached as arrays.
 
 HR = corpus audio resampled to the protocol's target rate, trimmed to a multiple of R;
-LR = bench.degrade.degrade(HR) at the low rate. The cache lives under <results>/.cache/pairs and is
+LR = bench.signal.degrade.degrade(HR) at the low rate. The cache lives under <results>/.cache/pairs and is
 keyed by the card, the protocol, the limit and the source of the code that makes the data, and for
 real corpora by a fingerprint of the split's files (paths, sizes, modification times) and the files
 `prepare --skip-bad` left out, so a changed card, filter, generator or data folder never reuses
@@ -10,36 +10,26 @@ stale data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from bench.audio import AudioError, check_audio, resample
+from bench.core.files import atomic_write
+from bench.core.hashing import code_hash, content_key
+from bench.core.spec import Protocol, SpecError
 from bench.data.cards import DatasetCard, dataset_slug
 from bench.data.corpus import fingerprint, load_items
-from bench.degrade import degrade
-from bench.spec import Protocol, SpecError, content_key, source_hash
-from bench.store import atomic_write
+from bench.signal.audio import AudioError, check_audio, resample
+from bench.signal.degrade import degrade
 
-_BENCH_DIR = Path(__file__).resolve().parents[1]
-
-
-_NOT_DATA_SHAPING = frozenset({"__init__.py", "cards.py", "manifest.py", "fixtures.py"})
-
-
-@lru_cache(maxsize=1)
-def _data_code_hash() -> str:
-    """Hash of the source files that shape prepared data (adapters, generators, degradation). Card
-    parsing, manifests, test fixtures and the package index are left out: they never change a sample,
-    and hashing them would re-run every cell for an unrelated edit."""
-    shaping = [p for p in sorted((_BENCH_DIR / "data").glob("*.py")) if p.name not in _NOT_DATA_SHAPING]
-    return source_hash(shaping + [_BENCH_DIR / "degrade.py", _BENCH_DIR / "audio.py"])
+# The module that makes pairs: its import closure (adapters, generators, degradation, audio I/O) is
+# the data code every prepared pair depends on (bench/core/hashing.py).
+DATA_MODULES = ("bench.data.pairs",)
 
 
 def data_hash(card: DatasetCard) -> str:
     """Names a corpus' data for cell keys: its card (split rules, trimming, ...) and the data code."""
-    return content_key([_data_code_hash(), card.raw])
+    return content_key([code_hash(DATA_MODULES), card.raw])
 
 
 @dataclass
@@ -121,7 +111,7 @@ def pairs_path(card: DatasetCard, split: str, protocol: Protocol, cache_dir: Pat
 
     exclude = skipped_files(card, cache_dir) if card.real else frozenset()
     extra = [fingerprint(card, split, exclude), sorted(exclude)] if card.real else []
-    key = content_key([_data_code_hash(), card.raw, split, protocol.scale, protocol.target_sr,
+    key = content_key([code_hash(DATA_MODULES), card.raw, split, protocol.scale, protocol.target_sr,
                        protocol.lowpass, max_items, *extra])
     return Path(cache_dir) / "pairs" / f"{dataset_slug(card.name)}-{split}-R{protocol.scale}-{key}.npz"
 

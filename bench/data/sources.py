@@ -22,9 +22,9 @@ from typing import Sequence
 import numpy as np
 import soundfile as sf
 
-from bench.audio import AudioError, read_audio
+from bench.core.spec import SpecError
 from bench.data.cards import DatasetCard, REPO_DIR
-from bench.spec import SpecError
+from bench.signal.audio import AudioError, read_audio
 
 ROOTS_ENV = "BENCH_DATA_ROOTS"
 README = "datasets/README.md"

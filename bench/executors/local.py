@@ -6,11 +6,11 @@ from typing import Any
 
 import torch
 
-from bench.executors import cell_resources, infeasible_record
-from bench.lock import run_cell_exclusive
-from bench.progress import Progress
-from bench.spec import CellSpec
-from bench.store import Store
+from bench.core.spec import CellSpec
+from bench.core.store import Store
+from bench.executors.base import Landing
+from bench.run.cell import run_cell_exclusive
+from bench.run.progress import Progress
 
 
 class LocalExecutor:
@@ -18,21 +18,24 @@ class LocalExecutor:
         self.num_cpus = num_cpus or os.cpu_count() or 1
         self.device = device
 
+    @classmethod
+    def from_options(cls, num_cpus: int | None = None, device: str = "auto", **_: Any) -> "LocalExecutor":
+        return cls(num_cpus, device)
+
     def run(self, specs: list[CellSpec], results_root: str, progress: Progress) -> list[dict[str, Any]]:
-        store, records = Store(results_root), []
+        landing = Landing(Store(results_root), progress)
         gpus = torch.cuda.device_count()
-        for spec in specs:
-            need = cell_resources(spec, self.device)
+
+        def why_not(need: dict[str, float]) -> str | None:
             if need["num_gpus"] > gpus:
-                record = infeasible_record(spec, f"needs {need['num_gpus']:g} GPU(s) but this machine has {gpus}: "
-                                                 "use --profile quick, or run where a GPU exists")
-                store.save_record(record)
-            else:
-                progress.set_running(1)
-                # One cell at a time, so it may use every CPU of the machine.
-                record = run_cell_exclusive(spec, results_root, num_threads=self.num_cpus,
-                                            device="cuda" if need["num_gpus"] else "cpu")
-                progress.set_running(0)
-            progress.finished(record)
-            records.append(record)
-        return records
+                return (f"needs {need['num_gpus']:g} GPU(s) but this machine has {gpus}: "
+                        "use --profile quick, or run where a GPU exists")
+            return None
+
+        for spec, need in landing.admit(specs, self.device, why_not):
+            progress.set_running(1)
+            # One cell at a time, so it may use every CPU of the machine.
+            landing.land(run_cell_exclusive(spec, results_root, num_threads=self.num_cpus,
+                                            device="cuda" if need["num_gpus"] else "cpu"))
+            progress.set_running(0)
+        return landing.records

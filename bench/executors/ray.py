@@ -12,12 +12,11 @@ import logging
 import os
 from typing import Any
 
-from bench.cell import failure_record
-from bench.executors import cell_resources, infeasible_record
-from bench.lock import run_cell_exclusive
-from bench.progress import Progress
-from bench.spec import CellSpec
-from bench.store import Store
+from bench.core.spec import CellSpec
+from bench.core.store import Store
+from bench.executors.base import Landing
+from bench.run.cell import failure_record, run_cell_exclusive
+from bench.run.progress import Progress
 
 MAX_RETRIES = 2  # worker or node death only; cell exceptions are records
 # Cells exchange small records only; a small object store avoids Ray reserving 30 % of RAM.
@@ -34,6 +33,11 @@ class RayExecutor:
         self.address = address
         self.num_cpus = num_cpus or os.cpu_count() or 1
         self.device = device
+
+    @classmethod
+    def from_options(cls, ray_address: str | None = None, num_cpus: int | None = None, device: str = "auto",
+                     **_: Any) -> "RayExecutor":
+        return cls(ray_address, num_cpus, device)
 
     def _init(self):
         import ray
@@ -52,22 +56,21 @@ class RayExecutor:
 
     def run(self, specs: list[CellSpec], results_root: str, progress: Progress) -> list[dict[str, Any]]:
         ray, started_here = self._init()
-        store, records = Store(results_root), []
+        store = Store(results_root)
+        landing = Landing(store, progress)
         try:
             available = ray.cluster_resources()
             cpus, gpus = available.get("CPU", 0), available.get("GPU", 0)
             task = ray.remote(_cell_task)
-            pending: dict[Any, tuple[CellSpec, dict[str, float]]] = {}
-            for spec in specs:
-                need = cell_resources(spec, self.device)
+
+            def why_not(need: dict[str, float]) -> str | None:
                 if need["num_gpus"] > gpus or need["num_cpus"] > cpus:
-                    record = infeasible_record(
-                        spec, f"needs {need['num_cpus']:g} CPU(s) and {need['num_gpus']:g} GPU(s); the Ray cluster "
-                              f"has {cpus:g} CPU(s) and {gpus:g} GPU(s): add a GPU node or use --profile quick")
-                    store.save_record(record)
-                    progress.finished(record)
-                    records.append(record)
-                    continue
+                    return (f"needs {need['num_cpus']:g} CPU(s) and {need['num_gpus']:g} GPU(s); the Ray cluster "
+                            f"has {cpus:g} CPU(s) and {gpus:g} GPU(s): add a GPU node or use --profile quick")
+                return None
+
+            pending: dict[Any, tuple[CellSpec, dict[str, float]]] = {}
+            for spec, need in landing.admit(specs, self.device, why_not):
                 ref = task.options(num_cpus=need["num_cpus"], num_gpus=need["num_gpus"], max_retries=MAX_RETRIES,
                                    retry_exceptions=False, name=spec.label).remote(
                     spec.to_dict(), str(store.root), int(need["num_cpus"]), "cuda" if need["num_gpus"] else "cpu")
@@ -83,11 +86,9 @@ class RayExecutor:
                         record = ray.get(ref)
                     except Exception as exc:  # noqa: BLE001 - worker died past its retries, etc.
                         record = failure_record(spec, exc)
-                    store.save_record(record)
-                    progress.finished(record)
-                    records.append(record)
+                    landing.land(record)
             progress.set_running(0)
         finally:
             if started_here:
                 ray.shutdown()
-        return records
+        return landing.records

@@ -19,7 +19,7 @@ What was read where (yxlu-0102/AP-BWE; the paper PDF itself was not re-read, so 
   interaction a += p, p += a before each pair of blocks; A_wb = A_nb + linear; phase = atan2 of two linear
   outputs; trunc-normal(0.02) init of every Conv1d/Linear but the three output layers, which keep torch's
   default), `phase_losses` (instantaneous phase, group delay = diff over frequency, instantaneous angular
-  frequency = diff over time, each mean |anti-wrap(.)|), discriminators and hinge losses (methods/baselines/gan.py).
+  frequency = diff over time, each mean |anti-wrap(.)|), discriminators and hinge losses (methods/common/gan.py).
 - datasets/dataset.py as vendored in XXXXRT666/GPT-SoVITS tools/AP_BWE (the AP-BWE repo's copy was not in the
   index): log amplitude = log(|X| + 1e-4), Hann window of `win` samples, centred, reflect padding.
 - configs/config_{8kto16k,4kto16k,8kto48k,...}.json: n_fft 1024, hop 80, win 320 (in samples, the same at
@@ -32,7 +32,7 @@ What was read where (yxlu-0102/AP-BWE; the paper PDF itself was not re-read, so 
 
 Choices the code leaves open or that we made (named here):
 - The narrow-band input is the LR signal interpolated to the target rate with `Config.upsampler` (default
-  "sinc", closest to the code's torchaudio sinc resampling); bench.degrade.upsample does it.
+  "sinc", closest to the code's torchaudio sinc resampling); bench.signal.degrade.upsample does it.
 - The code's ExponentialLR(0.999) per epoch is not modelled: the Trainer's schedules are per step; `paper`
   uses a constant LR (over an epoch of VCTK it would decay by 0.1 %).
 - Steps for `paper`: 500k (our reading of the paper; not re-checked), with the code's settings otherwise.
@@ -51,9 +51,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.degrade import cutoff_bin, upsample
-from methods.base import Batch, TrainConfig
-from methods.baselines.gan import GANMethod, MultiPeriodDiscriminator, MultiResolutionSpectralDiscriminator
+from bench.signal.degrade import cutoff_bin, upsample
+from methods.api import Batch, TrainConfig
+from methods.common.gan import GANMethod, MultiPeriodDiscriminator, MultiResolutionSpectralDiscriminator
 
 LOG_AMP_EPS = 1e-4  # log amplitude = log(|X| + 1e-4), as the code
 

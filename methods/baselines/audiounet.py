@@ -31,7 +31,7 @@ marked as such and was not re-checked against the text.
   sqrt(mean over samples of (P - Y)^2 + 1e-6) (per-example RMSE). `Config.loss` offers it as
   "rmse" (default, every profile) and the plain mean squared error (the paper's wording) as "mse".
 - NOT in the papers: `Config.spectral_weight` (default 0 = off; 0.01 in `quick` only) adds a
-  multi-resolution STFT term (`multi_resolution_stft_loss`: L1 of log10 power + spectral
+  multi-resolution STFT term (`log_power_stft_loss`: L1 of log10 power + spectral
   convergence). It exists because an L2-trained U-Net regresses the unpredictable high band towards
   zero and so loses to `noisefill` on LSD (measured numbers in the class docstring); it is a named
   config knob, part of the cell key, never a silent change of the published objective.
@@ -58,8 +58,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.degrade import upsample
-from methods.base import Batch, LearnedMethod, TrainConfig
+from bench.signal.degrade import upsample
+from methods.api import Batch, LearnedMethod, TrainConfig
+from methods.common.losses import log_power_stft_loss
 
 
 def subpixel1d(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -215,28 +216,12 @@ SMOKE_TRAIN = TrainConfig(steps=40, batch_size=4, crop_seconds=0.2, optimizer="a
                           betas=(0.9, 0.999), grad_clip=1.0, valid_every=40, checkpoint_every=20, valid_items=1)
 
 
-def multi_resolution_stft_loss(est: torch.Tensor, ref: torch.Tensor, ffts: tuple[int, ...]) -> torch.Tensor:
-    """(B, 1, T), (B, 1, T) -> scalar: mean over n_fft in `ffts` (Hann, hop n_fft / 4, zero-padded
-    centred frames) of mean |log10 P_est - log10 P_ref| (power clamped at 1e-8 as the LSD metric)
-    plus the spectral convergence ||S_ref| - |S_est||_F / ||S_ref||_F."""
-    est, ref = est.flatten(1).float(), ref.flatten(1).float()
-    total = est.new_zeros(())
-    for n_fft in ffts:
-        window = torch.hann_window(n_fft, device=est.device)
-        mags = [torch.stft(x, n_fft, n_fft // 4, window=window, pad_mode="constant", return_complex=True).abs()
-                for x in (est, ref)]
-        log_power = [torch.log10(m.square().clamp_min(1e-8)) for m in mags]
-        total = total + (log_power[0] - log_power[1]).abs().mean()
-        total = total + torch.linalg.norm(mags[1] - mags[0]) / torch.linalg.norm(mags[1]).clamp_min(1e-8)
-    return total / len(ffts)
-
-
 class AudioUNet(LearnedMethod):
     """AudioUNet (Kuleshov et al. 2017): 1-D U-Net on the spline input, additive residual skip.
 
     forward: lr (B, 1, T_low) -> (B, 1, T_low * R). Loss: `Config.loss` ("rmse" = the original
     code's per-example sqrt-MSE, averaged over the batch; "mse" = mean squared error), plus
-    `spectral_weight` x `multi_resolution_stft_loss` when that (non-published) knob is > 0.
+    `spectral_weight` x `log_power_stft_loss` when that (non-published) knob is > 0.
 
     Profiles (parameters counted by `num_parameters`):
     - paper: filters (128, 384, 512, 512), kernels (65, 33, 17, 9), dropout 0.5, `PAPER_TRAIN`; 71.0 M.
@@ -297,5 +282,5 @@ class AudioUNet(LearnedMethod):
         l2 = (err + 1e-6).sqrt().mean() if self.config.loss == "rmse" else err.mean()
         if not self.config.spectral_weight:
             return {"loss": l2}
-        spectral = multi_resolution_stft_loss(est, batch.hr, self.config.spectral_ffts)
+        spectral = log_power_stft_loss(est, batch.hr, self.config.spectral_ffts)
         return {"loss": l2 + self.config.spectral_weight * spectral, "l2": l2, "spectral": spectral}

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 import torch
 
-from bench.degrade import cutoff_bin, upsample
-from bench.spec import Protocol
-from methods.base import Method
+from bench.core.spec import Protocol
+from bench.signal.degrade import cutoff_bin, upsample
+from methods.api import Method
 
 
 def highpass_above_nyquist(x: torch.Tensor, scale: int) -> torch.Tensor:

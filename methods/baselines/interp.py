@@ -1,7 +1,7 @@
 """Classic interpolation baselines: the LR signal upsampled to the target rate, nothing added.
 
 `spline` is the seed paper's "unprocessed input" row; `sinc` and `linear` bracket it. All three are
-`bench.degrade.upsample` behind the Method interface, so the leaderboard row and the input that
+`bench.signal.degrade.upsample` behind the Method interface, so the leaderboard row and the input that
 interpolating methods see come from the same code.
 """
 from __future__ import annotations
@@ -10,12 +10,12 @@ from typing import ClassVar
 
 import torch
 
-from bench.degrade import upsample
-from methods.base import Method
+from bench.signal.degrade import upsample
+from methods.api import Method
 
 
 class Interpolator(Method):
-    """Upsample with `bench.degrade.upsample(lr, R, kind)`; a subclass only names its kind."""
+    """Upsample with `bench.signal.degrade.upsample(lr, R, kind)`; a subclass only names its kind."""
 
     kind: ClassVar[str]
 

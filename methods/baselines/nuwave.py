@@ -16,7 +16,7 @@ Shapes (B = batch, T = T_low * R samples at the target rate, C = residual channe
 What was read where: maum-ai/nuwave model.py (the layers above, Kaiming-normal conv init, E = 512,
 sinusoidal embedding of 128 channels at scale 50000), hparameter.yaml (30 layers, 64 channels,
 dilation cycle 10; Adam lr 3e-5, betas (0.5, 0.999), eps 1e-9, batch 18 over 2 GPUs, 32768-sample
-crops at 48 kHz; schedules in methods/baselines/diffusion.py), lightning_model.py (lognorm loss,
+crops at 48 kHz; schedules in methods/common/diffusion.py), lightning_model.py (lognorm loss,
 ancestral sampling, `start_step`). The step count is not in the code: `PAPER_TRAIN.steps` is our
 choice (the paper trains for days; the value below is marked as ours).
 
@@ -28,7 +28,7 @@ Choices the paper/code left open (or that we changed), all named here:
   diffused to an intermediate level, last k steps) is offered as an option.
 - `quick`/`smoke` diffuse the residual over the conditioning, scaled to about unit variance
   (`residual_gain`), and keep the measured band in every clean-signal estimate (`keep_low_band`):
-  NOT published, see methods/baselines/diffusion.py and the measurements in the class docstring.
+  NOT published, see methods/common/diffusion.py and the measurements in the class docstring.
 - `quick` also uses its own (shorter, faster-learning) optimiser settings; `paper` the published ones.
 - `clip_output`: outputs clipped to [-1, 1] (the NU-Wave code clips nothing at the end of sampling;
   signals in this benchmark lie in [-1, 1], so clipping only removes overshoot). A stated choice.
@@ -43,8 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import Batch, TrainConfig
-from methods.baselines.diffusion import (QUICK_OVERRIDES, SMOKE_OVERRIDES, DiffusionMethod, LinearBetaSchedule,
+from methods.api import Batch, TrainConfig
+from methods.common.diffusion import (QUICK_OVERRIDES, SMOKE_OVERRIDES, DiffusionMethod, LinearBetaSchedule,
                                          NoiseLevelEmbedding, NoiseSchedule, kaiming_conv1d)
 
 NUWAVE_INFER_BETAS = (1e-6, 2e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 9e-1)
@@ -117,7 +117,7 @@ class NuWave(DiffusionMethod):
     - the same sampler with an untrained network (1 training step): 3.0 / 1.90, 0.7 / 2.29, 0.3 / 2.73:
       the quick row learns (and the learned HF band, not the sampler, is what beats noisefill).
     What did not (R = 2): diffusing the HR waveform with the published sampler from pure noise: SNR -4.1,
-    LSD 3.23 (issue 5's finding); from the noised spline input (`start_step` 3, the previous quick
+    LSD 3.23; from the noised spline input (`start_step` 3, the previous quick
     setting): 15.5 / 1.50, and 15.5 / 1.51 untrained, because the levels it visits (abar > 0.9999) are
     ones a network this small never learns: its gain over spline was the start noise; start_step 2 / 4
     / 5 / 6: LSD 1.56 / 1.59 / 2.01 / 2.60; 3x the steps or 2x the channels: no change. The residual

@@ -40,7 +40,7 @@ Choices the paper/code left open (or that we changed), all named here:
   as in methods/baselines/nuwave.py; no profile uses it.
 - `quick`/`smoke` diffuse the residual over the conditioning (`residual_gain`; in training the
   residual over the randomly low-passed crop) and keep the measured band (`keep_low_band`), as NU-Wave's
-  quick profile and for the same measured reason: NOT published, see methods/baselines/diffusion.py.
+  quick profile and for the same measured reason: NOT published, see methods/common/diffusion.py.
 - `clip_output`: outputs clipped to [-1, 1]; the NU-Wave 2 code clamps to [-1, 1 - eps(fp16)] at the
   end of inference, the authors report results without clipping. A stated choice.
 """
@@ -56,8 +56,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import Batch, TrainConfig
-from methods.baselines.diffusion import (QUICK_OVERRIDES, SMOKE_OVERRIDES, DiffusionMethod, LogSNRSchedule,
+from methods.api import Batch, TrainConfig
+from methods.common.diffusion import (QUICK_OVERRIDES, SMOKE_OVERRIDES, DiffusionMethod, LogSNRSchedule,
                                          NoiseLevelEmbedding, NoiseSchedule, kaiming_conv1d)
 
 NUWAVE2_INFER_LOGSNR = (-2.6, -0.8, 2.0, 6.4, 9.8, 12.9, 14.4, 17.2)

@@ -49,9 +49,10 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from bench.degrade import upsample
-from methods.base import Batch, LearnedMethod, TrainConfig
-from methods.baselines.audiounet import SubPixel1d, multi_resolution_stft_loss
+from bench.signal.degrade import upsample
+from methods.api import Batch, LearnedMethod, TrainConfig
+from methods.baselines.audiounet import SubPixel1d
+from methods.common.losses import log_power_stft_loss
 
 
 def up_learner(channels: int, scale: int, kernel: int) -> nn.Module:
@@ -214,5 +215,5 @@ class RFDNet(LearnedMethod):
         mse = (est - batch.hr).square().mean()
         if not self.config.spectral_weight:
             return {"loss": mse}
-        spectral = multi_resolution_stft_loss(est, batch.hr, self.config.spectral_ffts)
+        spectral = log_power_stft_loss(est, batch.hr, self.config.spectral_ffts)
         return {"loss": mse + self.config.spectral_weight * spectral, "mse": mse, "spectral": spectral}

@@ -6,7 +6,7 @@ miss their upper frequencies, and a small 2-D CNN on STFT magnitudes restores th
 "estimate" is the cubic-spline upsample of the LR signal, and the same CNN adds the upper band.
 
 Shapes (B = batch, T = T_low * R, K = n_fft / 2 + 1 bins, N = 1 + T // hop frames, k_c = first bin at
-or above the low-rate Nyquist, `bench.degrade.cutoff_bin(n_fft, R)`):
+or above the low-rate Nyquist, `bench.signal.degrade.cutoff_bin(n_fft, R)`):
 
     lr (B, 1, T_low) --spline--> x (B, 1, T) --STFT--> X (B, K, N) complex
     inputs  (B, 3, K, N): |X| and the band-energy channel E (log10 power of both with
@@ -70,9 +70,9 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from bench.degrade import cutoff_bin, upsample
-from methods.base import Batch, LearnedMethod, TrainConfig
-from methods.baselines.audiounet import multi_resolution_stft_loss
+from bench.signal.degrade import cutoff_bin, upsample
+from methods.api import Batch, LearnedMethod, TrainConfig
+from methods.common.losses import log_power_stft_loss
 from methods.tfdfe.ssrm import LOG_FLOOR, STFTGrid, unit_phase
 
 
@@ -237,6 +237,6 @@ class SFSRNet(LearnedMethod):
         c = self.config
         terms = {"neg_si_snr": -si_snr(est, batch.hr).mean()}
         if c.spectral_weight:
-            terms["spectral"] = multi_resolution_stft_loss(est, batch.hr, c.spectral_ffts)
+            terms["spectral"] = log_power_stft_loss(est, batch.hr, c.spectral_ffts)
         loss = c.si_snr_weight * terms["neg_si_snr"] + c.spectral_weight * terms.get("spectral", 0.0)
         return {"loss": loss, **terms}

@@ -54,7 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.base import TrainConfig
+from methods.api import TrainConfig
 from methods.baselines.audiounet import QUICK_TRAIN, SMOKE_TRAIN, AudioUNet, UNet1d
 
 

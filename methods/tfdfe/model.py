@@ -30,53 +30,19 @@ Every reading of the paper is in methods/tfdfe/README.md.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from bench.degrade import upsample
-from methods.base import Batch, LearnedMethod, TrainConfig
-from methods.tfdfe.ssrm import SSRM, DualDownsampler, SSRMConfig, griffin_lim, grids, log_power, unit_phase
-from methods.tfdfe.swsrm import SWSRM, SWSRMConfig, kl_divergence, rmse
-from methods.tfdfe.tfdfm import TFDFM, FusionConfig, TanhFusion, multi_resolution_stft_loss
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    """One module's optimiser (the Trainer's TrainConfig keeps steps, batch, crops, clipping)."""
-
-    optimizer: str = "adam"            # adam | adamw | sgd
-    lr: float = 1e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    momentum: float = 0.9              # sgd only
-    weight_decay: float = 0.0
-
-
-# Published settings (as the issue quotes the paper): SWSRM SGD lr 1e-5, SSRM Adam lr 1e-4 betas (0.9, 0.999), batch 32.
-# Not published: SGD momentum (0.9 assumed), the fusion optimiser (Adam 1e-4 assumed), the number
-# of steps (assumed: 200k in all, 80 % modules, 20 % fusion), crop length (1 s assumed).
-PAPER_TRAIN = TrainConfig(steps=200_000, batch_size=32, crop_seconds=1.0, optimizer="adam", lr=1e-4,
-                          schedule="constant", warmup_steps=0, grad_clip=None, valid_every=5000,
-                          checkpoint_every=5000, valid_items=8)
-PAPER_SWSRM_OPT = OptimConfig(optimizer="sgd", lr=1e-5, momentum=0.9)
-PAPER_SSRM_OPT = OptimConfig(optimizer="adam", lr=1e-4, betas=(0.9, 0.999))
-PAPER_FUSION_OPT = OptimConfig(optimizer="adam", lr=1e-4, betas=(0.9, 0.999))
-
-
-@dataclass(frozen=True)
-class TFDFEConfig:
-    swsrm: SWSRMConfig = SWSRMConfig()
-    ssrm: SSRMConfig = SSRMConfig()
-    fusion: FusionConfig = FusionConfig()
-    swsrm_opt: OptimConfig = PAPER_SWSRM_OPT
-    ssrm_opt: OptimConfig = PAPER_SSRM_OPT
-    fusion_opt: OptimConfig = PAPER_FUSION_OPT
-    module_fraction: float = 0.8       # share of train.steps in stage 1 (fused rows only)
-    stage_schedule: str = "constant"   # LR factor within each stage: constant | cosine (after warm-up)
-    stage_warmup: float = 0.0          # warm-up, as a fraction of each stage
-    train: TrainConfig = PAPER_TRAIN
+from bench.signal.degrade import upsample
+from methods.api import Batch, LearnedMethod, make_optimizer
+from methods.common.losses import log_magnitude_stft_loss
+from methods.tfdfe.config import SMOKE, OptimConfig, TFDFEConfig, quick_profile
+from methods.tfdfe.ssrm import SSRM, DualDownsampler, griffin_lim, grids, log_power, unit_phase
+from methods.tfdfe.swsrm import SWSRM, kl_divergence, rmse
+from methods.tfdfe.tfdfm import TFDFM, TanhFusion
 
 
 class TFDFEBase(LearnedMethod):
@@ -118,8 +84,6 @@ class TFDFEBase(LearnedMethod):
 
     # --- optimisers and the staged step -----------------------------------------------------------
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        from bench.train import make_optimizer  # methods reach bench only for shared helpers
-
         def make(opt: OptimConfig, params) -> torch.optim.Optimizer:
             return make_optimizer(replace(self.config.train, optimizer=opt.optimizer, lr=opt.lr, betas=opt.betas,
                                           momentum=opt.momentum, weight_decay=opt.weight_decay), params)
@@ -198,7 +162,7 @@ class TFDFEBase(LearnedMethod):
         err, kl = rmse(y, batch.hr), kl_divergence(mu, logvar)
         terms = {"swsrm": c.alpha * err + kl, "swsrm_rmse": err, "swsrm_kl": kl}
         if c.stft_weight:
-            spec = multi_resolution_stft_loss(y, batch.hr, self._stft_sizes(c.stft_ms))
+            spec = log_magnitude_stft_loss(y, batch.hr, self._stft_sizes(c.stft_ms))
             terms["swsrm"] = terms["swsrm"] + c.stft_weight * spec
             terms["swsrm_stft"] = spec
         return terms
@@ -221,7 +185,7 @@ class TFDFEBase(LearnedMethod):
             parts = self._module_spectra(batch.lr)
         est = self._fuse(parts, batch.lr.shape[-1] * self.protocol.scale)
         wave = (est - batch.hr).abs().mean()
-        spec = multi_resolution_stft_loss(est, batch.hr, self._stft_sizes(self.config.fusion.stft_ms))
+        spec = log_magnitude_stft_loss(est, batch.hr, self._stft_sizes(self.config.fusion.stft_ms))
         return {"fusion": wave + self.config.fusion.stft_weight * spec, "fusion_wave": wave, "fusion_stft": spec}
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -298,42 +262,13 @@ class TFDFEBase(LearnedMethod):
         return self._fuse(self._module_spectra(lr), lr.shape[-1] * self.protocol.scale)
 
 
-# --- profiles ------------------------------------------------------------------------------------------
-
-SMOKE_TRAIN = TrainConfig(steps=20, batch_size=2, crop_seconds=0.1, optimizer="adam", lr=1e-3, grad_clip=1.0,
-                          valid_every=10, checkpoint_every=5, valid_items=1)
-SMOKE = {
-    "swsrm": SWSRMConfig(frame_ms=8.0, channels=(4, 8), kernels=(7, 5), latent=4),
-    "ssrm": SSRMConfig(n_fft_low=32, hop_ms=2.0, channels=4, levels=1, n_rcab=1, reduction=2, dual_channels=2),
-    "fusion": FusionConfig(width=8, heads=2, windows=(1, 2), stft_ms=(8.0, 16.0)),
-    "swsrm_opt": OptimConfig(lr=1e-3), "ssrm_opt": OptimConfig(lr=1e-3), "fusion_opt": OptimConfig(lr=1e-3),
-    "module_fraction": 0.5, "train": SMOKE_TRAIN,
-}
-
-QUICK_TRAIN = TrainConfig(steps=400, batch_size=8, crop_seconds=0.5, optimizer="adam", lr=1e-3,
-                          schedule="constant", grad_clip=1.0, valid_every=50, checkpoint_every=100, valid_items=4)
-QUICK = {
-    "swsrm": SWSRMConfig(frame_ms=32.0, channels=(16, 32, 32), kernels=(7, 5, 3), latent=16),
-    "ssrm": SSRMConfig(n_fft_low=128, hop_ms=8.0, channels=16, levels=2, n_rcab=1, reduction=4, dual_channels=8),
-    "fusion": FusionConfig(width=32, heads=2, windows=(1, 2, 4), stft_ms=(16.0, 32.0, 64.0, 128.0)),
-    "swsrm_opt": OptimConfig(lr=1e-3), "ssrm_opt": OptimConfig(lr=1e-3), "fusion_opt": OptimConfig(lr=2e-3),
-    "stage_schedule": "cosine", "stage_warmup": 0.05, "train": QUICK_TRAIN,
-}
-
-
-def _quick(steps: int, module_fraction: float = 1.0) -> dict:
-    """The quick profile with a row's own step budget (about 1.7 CPU-minutes on one thread, see README:
-    the budgets were cut by 15 % so that the main command fits its 20 minutes, issue 11)."""
-    return {**QUICK, "module_fraction": module_fraction, "train": replace(QUICK_TRAIN, steps=steps)}
-
-
 class TFDFE(TFDFEBase):
     """TFDFE-ASR: SWSRM (waveform VAE) + SSRM (spectrogram DRN) mixed per frame and frequency by TFDFM attention."""
 
     name = "tfdfe"
     components = ("swsrm", "ssrm")
     fusion_kind = "attention"
-    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": _quick(390, 220 / 390), "paper": {}}
+    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(390, 220 / 390), "paper": {}}
 
 
 class TFDFETanh(TFDFEBase):
@@ -344,7 +279,7 @@ class TFDFETanh(TFDFEBase):
     fusion_kind = "tanh"
     # One parameter: a larger fusion LR lets the temperature move within the 35 fusion steps of quick.
     profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "paper": {},
-                                         "quick": {**_quick(290, 255 / 290), "fusion_opt": OptimConfig(lr=5e-2)}}
+                                         "quick": {**quick_profile(290, 255 / 290), "fusion_opt": OptimConfig(lr=5e-2)}}
 
 
 class TFDFESWSRM(TFDFEBase):
@@ -352,7 +287,7 @@ class TFDFESWSRM(TFDFEBase):
 
     name = "tfdfe-swsrm"
     components = ("swsrm",)
-    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": _quick(380), "paper": {}}
+    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(380), "paper": {}}
 
 
 class TFDFESSRM(TFDFEBase):
@@ -360,4 +295,4 @@ class TFDFESSRM(TFDFEBase):
 
     name = "tfdfe-ssrm"
     components = ("ssrm",)
-    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": _quick(765), "paper": {}}
+    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(765), "paper": {}}

@@ -20,7 +20,7 @@ C_l = encoder channels, Z = latent channels, D = number of encoder levels):
 With r = 0 the overlap-add gives back the input exactly (the normalisation by the summed
 synthesis window makes that hold at every sample, edges included): tests/unit/test_tfdfe.py.
 
-What was read where (the paper as issue 4 summarises it; every decision is in README.md):
+What was read where (a summary of the paper; every decision is in README.md):
 - "windowed, overlapping frames", encoder = 1-D conv (kernels 1x3, 1x5 or 1x7) + ReLU + batch norm,
   decoder = 1-D transposed conv + activation + batch norm, latent mean and log-variance with the
   reparameterisation trick (z = mu + sigma * eps): the paper's SWSRM description.

@@ -21,7 +21,7 @@ Shapes (B = batch, N = frames, K = HR STFT bins, E = model width, P = pyramid un
 `TanhFusion` is Eq. 14's closed form: w_SWSRM(k) = (1 + tanh((omega_k - omega_bar) / tau)) / 2 with
 omega normalised by the target Nyquist (see its docstring); both weights sum to one by construction.
 
-What was read where (the paper as issue 4 summarises it; decisions in README "TFDFM"): SA Eqs. 7, 10;
+What was read where (a summary of the paper; decisions in README "TFDFM"): SA Eqs. 7, 10;
 DFA Eqs. 8-9, 11-12 (query from one domain, key/value from the other, projections shared); the
 interaction window Eq. 13; FFN + layer norm + residuals; units at several window sizes = pyramid;
 adaptive fusion = linear layers + sigmoid channel attention; single- and cross-domain features summed.
@@ -168,18 +168,3 @@ class TanhFusion(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return self.weights().view(1, -1, 1).expand_as(a)
-
-
-def multi_resolution_stft_loss(est: torch.Tensor, ref: torch.Tensor, sizes: tuple[int, ...]) -> torch.Tensor:
-    """Spectral convergence + L1 of log magnitudes, averaged over STFT sizes (hop = size / 4);
-    (B, 1, T) each -> scalar (Yamamoto et al. 2020's multi-resolution STFT loss)."""
-    est, ref = est.float(), ref.float()
-    total = est.new_zeros(())
-    for n_fft in sizes:
-        window = torch.hann_window(n_fft, device=est.device, dtype=est.dtype)
-        spec = lambda x: torch.stft(x.flatten(0, 1), n_fft, n_fft // 4, window=window,  # noqa: E731
-                                    return_complex=True).abs().clamp_min(1e-5)
-        e, r = spec(est), spec(ref)
-        sc = torch.linalg.norm(r - e, dim=(1, 2)) / torch.linalg.norm(r, dim=(1, 2)).clamp_min(1e-5)
-        total = total + sc.mean() + (e.log10() - r.log10()).abs().mean()
-    return total / len(sizes)

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
+from bench.core.spec import Protocol
 from bench.data import dataset_names, load_card, load_pairs
-from bench.data.cards import KINDS
+from bench.data.catalog import KINDS
 from bench.data.corpus import SPLITS, load_items
 from bench.data.fixtures import folder_tree, piano_tree, shipsear_tree, vctk_tree
 from bench.data.sources import ROOTS_ENV
-from bench.spec import Protocol
 
 SYNTHETIC = [n for n in dataset_names() if load_card(n).kind == "synthetic"]
 REAL = ["vctk-single", "vctk-multi", "piano", "shipsear", "folder"]

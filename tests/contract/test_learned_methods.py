@@ -1,13 +1,12 @@
 """Every trainable method learns through the shared Trainer, round-trips its checkpoint and resumes."""
 from dataclasses import replace
 
-import numpy as np
 import pytest
 import torch
 
+from bench.core.spec import Protocol
 from bench.data import load_card, load_pairs
-from bench.spec import Protocol
-from bench.train import CHECKPOINT, PairSampler, Trainer
+from bench.run.train import CHECKPOINT, PairSampler, Trainer
 from methods import REGISTRY, load_method_class
 
 TRAINABLE = [name for name, entry in REGISTRY.items() if entry.trainable]

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.spec import PROFILES, Protocol
+from bench.core.profiles import PROFILES
+from bench.core.spec import Protocol
 from methods import REGISTRY, load_method_class, method_names
 
 PROTOCOLS = [Protocol(2, 16000), Protocol(4, 16000), Protocol(6, 24000)]

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import torch
 
-from methods.base import TrainConfig
+from methods.api import TrainConfig
 from methods.baselines.audiounet import AudioUNet
 from methods.baselines.interp import Spline
 

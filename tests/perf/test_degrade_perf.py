@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.degrade import degrade, upsample
-from bench.spec import LOWPASS_KINDS
+from bench.core.spec import LOWPASS_KINDS
+from bench.signal.degrade import degrade, upsample
 
 BATCH, SECONDS, SR, SCALE = 16, 3.0, 16000, 4
 UPSAMPLERS = ("spline", "sinc", "linear")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.plan import plan_cells
-from bench.progress import Progress
+from bench.run.plan import plan_cells
+from bench.run.progress import Progress
 
 SEEDS = 4
 CELLS = 3 * SEEDS

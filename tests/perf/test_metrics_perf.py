@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench import metrics
+from bench.metrics import spectral
 from bench.metrics import score
 
 BATCH, SECONDS = 16, 3.0
@@ -157,10 +157,10 @@ def _spectra_only(est: np.ndarray, ref: np.ndarray) -> float:
     """The floor of any float64 nuwave LSD: the 2048-point power spectra of both signals, made the way
     bench.metrics makes them (same framing and blocks), and nothing else."""
     window = torch.hann_window(2048, periodic=True, dtype=torch.float64)
-    frames = [metrics._frames(torch.from_numpy(x), 2048, 512) for x in (est, ref)]
+    frames = [spectral._frames(torch.from_numpy(x), 2048, 512) for x in (est, ref)]
     total = 0.0
-    for block in metrics._blocks(frames[0].shape[1], len(est)):
-        total += sum(float(metrics._power(f[:, block], window).sum()) for f in frames)
+    for block in spectral._blocks(frames[0].shape[1], len(est)):
+        total += sum(float(spectral._power(f[:, block], window).sum()) for f in frames)
     return total
 
 

@@ -6,7 +6,7 @@ cell). Figures go to extra_info:
 
 - ``test_training_rate[m]``: the shared Trainer fits method m's quick config for STEPS steps on
   synth-speech at R = 4 (4 -> 16 kHz): ``steps_per_s`` and ``data_fraction`` (share of the loop spent
-  making batches; issue 11 wants <= 10 %). Validation (one file, at the end) is outside both.
+  making batches; the target is <= 10 %). Validation (one file, at the end) is outside both.
 - ``test_inference_rtf[m]``: real-time factor of enhancing one 3 s test file (seconds per second).
 - ``test_batch_rate`` / ``test_pairs_load``: batches per second of the crop sampler at the largest quick
   batch, and loading the prepared train pairs from the cache, to set beside the step rates.
@@ -18,10 +18,10 @@ from dataclasses import replace
 import pytest
 import torch
 
+from bench.core.spec import Protocol
 from bench.data import load_card, load_pairs
-from bench.inference import enhance_file
-from bench.spec import Protocol
-from bench.train import PairSampler, Trainer
+from bench.run.inference import super_resolve
+from bench.run.train import PairSampler, Trainer
 from methods import REGISTRY, load_method_class
 
 PROTO = Protocol(4, 16000)
@@ -73,7 +73,7 @@ def test_inference_rtf(benchmark, name, pairs):
     method = _quick(name)
     lr, hr = pairs["test"].lr[0], pairs["test"].hr[0]
     benchmark.group = "inference, one 3 s file, R=4, 1 thread"
-    out = benchmark.pedantic(enhance_file, args=(method, lr, PROTO), rounds=3, warmup_rounds=1)
+    out = benchmark.pedantic(super_resolve, args=(method, lr, PROTO), rounds=3, warmup_rounds=1)
     assert out.shape == hr.shape
     if benchmark.stats is not None:
         benchmark.extra_info.update(method=name, rtf=benchmark.stats.stats.mean / (len(hr) / PROTO.target_sr))

@@ -10,14 +10,14 @@ from dataclasses import replace
 import pytest
 import torch
 
+from bench.core.spec import Protocol
 from bench.data import load_card, load_pairs
-from bench.degrade import cutoff_bin, upsample
-from bench.spec import Protocol
-from bench.train import OptimizerSet, PairSampler
-from methods.base import Batch
+from bench.run.train import OptimizerSet, PairSampler
+from bench.signal.degrade import cutoff_bin, upsample
+from methods.api import Batch
 from methods.baselines.aero import AERO, AeroNet
 from methods.baselines.apbwe import APBWE, anti_wrap, phase_losses
-from methods.baselines.gan import feature_matching_loss, hinge_discriminator_loss, hinge_generator_loss
+from methods.common.gan import feature_matching_loss, hinge_discriminator_loss, hinge_generator_loss
 
 PROTOCOLS = [Protocol(2, 16000), Protocol(4, 16000), Protocol(6, 24000)]
 CLASSES = [AERO, APBWE]

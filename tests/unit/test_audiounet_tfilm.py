@@ -6,11 +6,12 @@ import dataclasses
 import pytest
 import torch
 
-from bench.degrade import upsample
-from bench.spec import Protocol
-from methods.base import Batch
-from methods.baselines.audiounet import AudioUNet, UNet1d, multi_resolution_stft_loss, subpixel1d
+from bench.core.spec import Protocol
+from bench.signal.degrade import upsample
+from methods.api import Batch
+from methods.baselines.audiounet import AudioUNet, UNet1d, subpixel1d
 from methods.baselines.tfilm import TFiLM, TFiLMNet, TFiLMUNet1d
+from methods.common.losses import log_power_stft_loss
 
 PROTOCOLS = [Protocol(2, 16000), Protocol(4, 16000), Protocol(6, 24000)]
 CLASSES = [AudioUNet, TFiLMNet]
@@ -193,7 +194,7 @@ def test_spectral_term_is_off_by_default_and_named_when_on():
     assert terms["spectral"] > 0
 
 
-def test_multi_resolution_stft_loss_is_zero_on_equal_signals():
+def test_log_power_stft_loss_is_zero_on_equal_signals():
     x = _lr(2, 3000)
-    assert multi_resolution_stft_loss(x, x, (256, 512)).item() == pytest.approx(0.0, abs=1e-6)
-    assert multi_resolution_stft_loss(0.5 * x, x, (256, 512)).item() > 0.1
+    assert log_power_stft_loss(x, x, (256, 512)).item() == pytest.approx(0.0, abs=1e-6)
+    assert log_power_stft_loss(0.5 * x, x, (256, 512)).item() > 0.1

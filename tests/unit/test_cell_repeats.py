@@ -4,8 +4,9 @@ import json
 import pandas as pd
 import pytest
 
-from bench.cell import _mean_over_repeats, repeat_seed, run_cell
-from bench.plan import plan_cells
+from bench.run.cell import run_cell
+from bench.run.evaluate import mean_over_repeats, repeat_seed
+from bench.run.plan import plan_cells
 
 
 def test_repeat_seeds_are_distinct_and_fixed():
@@ -17,7 +18,7 @@ def test_repeat_seeds_are_distinct_and_fixed():
 def test_mean_over_repeats_averages_each_file_and_joins_errors():
     a = pd.DataFrame({"file": ["x", "y"], "snr": [1.0, 3.0], "error": ["", "bad"]})
     b = pd.DataFrame({"file": ["x", "y"], "snr": [2.0, 5.0], "error": ["", ""]})
-    out = _mean_over_repeats([a, b])
+    out = mean_over_repeats([a, b])
     assert out["snr"].tolist() == [1.5, 4.0] and out["error"].tolist() == ["", "bad"]
     assert list(out.columns) == list(a.columns)
 

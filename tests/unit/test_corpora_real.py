@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.audio import AudioError
+from bench.core.spec import Protocol, SpecError
 from bench.data import dataset_slug, load_card, load_pairs
 from bench.data.cards import SPLITS_DIR, DatasetCard, FOLDER_PREFIX
 from bench.data.corpus import SPLITS, load_items, scan
 from bench.data.fixtures import folder_tree, piano_tree, shipsear_tree, tone_noise, vctk_speakers, vctk_tree, write
 from bench.data.manifest import build_manifest, skipped_files
 from bench.data.sources import ROOTS_ENV, read_split_list, split_counts, spread, trim_silence
-from bench.degrade import degrade
-from bench.prepare import check_corpora, parse_data_roots, resolve_datasets
-from bench.spec import Protocol, SpecError
+from bench.run.prepare import check_corpora, parse_data_roots, resolve_datasets
+from bench.signal.audio import AudioError
+from bench.signal.degrade import degrade
 
 
 @pytest.fixture(autouse=True)
@@ -334,7 +334,7 @@ def test_split_rules_and_helpers():
 
 
 def test_cards_reported_rows_are_checked(tmp_path, monkeypatch):
-    import bench.data.cards as cards
+    import bench.data.catalog as cards
 
     (tmp_path / "x.toml").write_text('name = "x"\nkind = "folder"\nsummary = "s"\nnative_sr = 16000\n'
                                      '[[reported]]\nmethod = "spline"\nscale = 2\nsnr = 1.0\n')

@@ -1,12 +1,12 @@
-"""bench.degrade: anti-alias low-passes, decimation and the LR -> target-rate upsamplers."""
+"""bench.signal.degrade: anti-alias low-passes, decimation and the LR -> target-rate upsamplers."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from bench.degrade import GENTLE_LOWPASS, cutoff_bin, degrade, upsample
-from bench.spec import LOWPASS_KINDS, UPSAMPLER_KINDS, Protocol
+from bench.core.spec import LOWPASS_KINDS, UPSAMPLER_KINDS, Protocol
+from bench.signal.degrade import GENTLE_LOWPASS, cutoff_bin, degrade, upsample
 from methods.baselines.interp import Linear, Sinc, Spline
 
 # Filters flat to ~1 % well inside the pass band (bessel droops by design: tested in test_corpora_real.py).

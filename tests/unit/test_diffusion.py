@@ -4,10 +4,10 @@ import math
 import pytest
 import torch
 
-from bench.degrade import cutoff_bin
-from bench.spec import Protocol
+from bench.core.spec import Protocol
+from bench.signal.degrade import cutoff_bin
 from methods import load_method_class
-from methods.baselines.diffusion import (LinearBetaSchedule, LogSNRSchedule, diffuse, noise_loss, reverse_step,
+from methods.common.diffusion import (LinearBetaSchedule, LogSNRSchedule, diffuse, noise_loss, reverse_step,
                                          sample)
 from methods.baselines.nuwave import NUWAVE_INFER_BETAS
 from methods.baselines.nuwave2 import NUWAVE2_INFER_LOGSNR, band_vector, random_lowpass
@@ -206,7 +206,7 @@ def test_nuwave2_band_and_random_lowpass():
 def test_nuwave2_training_condition_mixes_protocol_and_random_bandwidths(fraction):
     from dataclasses import replace
 
-    from methods.base import Batch
+    from methods.api import Batch
 
     cls = load_method_class("nuwave2")
     method = cls(replace(cls.config_for("smoke"), protocol_fraction=fraction), PROTO)

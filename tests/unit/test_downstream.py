@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.classifier import classifier_config, predict, train_classifier
 from bench.data.synthetic import SHIP_CLASSES, generate
-from bench.downstream import plan_downstream
-from bench.plan import plan_cells
-from bench.recognition import class_report, confusion_matrix, evaluate
+from bench.downstream.cells import plan_downstream
+from bench.downstream.classifier import classifier_config, predict, train_classifier
+from bench.downstream.recognition import class_report, confusion_matrix, evaluate
+from bench.run.plan import plan_cells
 
 
 def _ship_items(split_seed: int, per_class: int, seconds: float, sr: int) -> tuple[list[np.ndarray], list[int]]:
@@ -31,7 +31,7 @@ def test_classifier_learns_on_a_smoke_corpus():
 
 
 def test_paper_classifier_is_resnet18_shaped():
-    from bench.classifier import LogMelResNet
+    from bench.downstream.classifier import LogMelResNet
 
     model = LogMelResNet(classifier_config("paper"), 16000, 5)
     n_blocks = len(model.stages)
@@ -92,8 +92,8 @@ def test_hr_classifier_is_shared_by_scales_with_one_target_rate():
 
 
 def test_a_failing_cell_is_a_record_and_the_others_go_on(tmp_path):
-    from bench.downstream import run_downstream
-    from bench.store import Store
+    from bench.downstream.cells import run_downstream
+    from bench.core.store import Store
 
     sr_specs = plan_cells("audiounet", "synth-ship", "2", "smoke")  # its SR cell is never run here
     down = plan_downstream(sr_specs, "smoke", 0)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.degrade import cutoff_bin, degrade, upsample
-from bench.spec import Protocol
+from bench.core.spec import Protocol
+from bench.signal.degrade import cutoff_bin, degrade, upsample
 from methods.baselines.dsp import NoiseFill, SpectralBandReplication
 
 SR = 16000

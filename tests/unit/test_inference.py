@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from bench.inference import _crossfade_weights, enhance_signal
-from bench.spec import Protocol
-from methods.base import Method
+from bench.core.spec import Protocol
+from bench.run.inference import _crossfade_weights, super_resolve_chunked
+from methods.api import Method
 
 
 class Repeat(Method):
@@ -29,7 +29,7 @@ def test_chunked_equals_whole_for_a_local_method():
     method = CountingRepeat(None, Protocol(3, 24000))
     lr = np.random.default_rng(0).standard_normal(10_007).astype(np.float32)
     whole = method.enhance(torch.from_numpy(lr).view(1, 1, -1))[0, 0].numpy()
-    chunked = enhance_signal(method, lr, 3, chunk=1000, overlap=100, batch=3)
+    chunked = super_resolve_chunked(method, lr, 3, chunk=1000, overlap=100, batch=3)
     assert chunked.shape == (30_021,) and chunked.dtype == np.float32
     np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-6)
     assert method.max_len == 10_007  # the whole call above; chunks were at most 1000 long
@@ -37,7 +37,7 @@ def test_chunked_equals_whole_for_a_local_method():
 
 def test_chunks_bound_the_input_length():
     method = CountingRepeat(None, Protocol(2, 16000))
-    enhance_signal(method, np.zeros(50_000, np.float32), 2, chunk=4000, overlap=400)
+    super_resolve_chunked(method, np.zeros(50_000, np.float32), 2, chunk=4000, overlap=400)
     assert method.max_len == 4000
 
 

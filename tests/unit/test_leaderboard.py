@@ -16,11 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import leaderboard as lb
+from bench.core.files import write_json
+from bench.core.store import Store
+from bench.data import DatasetCard
 from bench.metrics import BAND_NAMES, LSD_CONVENTIONS, METRIC_NAMES, NOT_INSTALLED, band_edges_hz
-from bench.plots import pareto_front
-from bench.stats import bootstrap_ci
-from bench.store import Store, write_json
+from bench.metrics.stats import bootstrap_ci
+from bench.report import pages
+from bench.report.board import Board
+from bench.report.plots import pareto_front
+from bench.report.results_csv import collect
+from bench.report.tables import UNTESTED
 
 N_FILES = 20
 CARD = """
@@ -131,8 +136,8 @@ def reported():
 @pytest.fixture(scope="module")
 def board_dir(results, reported, tmp_path_factory):
     out = tmp_path_factory.mktemp("board")
-    pages = lb.build_leaderboard(results, out, reported=reported)
-    assert [p.name for p in pages] == ["README.md", "toy.md"]
+    written = pages.build_leaderboard(results, out, reported=reported)
+    assert [p.name for p in written] == ["README.md", "toy.md"]
     return out
 
 
@@ -224,31 +229,27 @@ def test_plots_exist(board_dir):
 
 
 def test_rebuild_is_byte_identical(results, reported, board_dir, tmp_path):
-    lb.build_leaderboard(results, tmp_path, reported=reported)
+    pages.build_leaderboard(results, tmp_path, reported=reported)
     for name in ("README.md", "toy.md"):
         assert (tmp_path / name).read_bytes() == (board_dir / name).read_bytes()
 
 
 def test_headline_convention_switches_without_rerunning(results, reported, tmp_path):
-    lb.build_leaderboard(results, tmp_path, lsd="kuleshov", reported=reported)
+    pages.build_leaderboard(results, tmp_path, lsd="kuleshov", reported=reported)
     page = (tmp_path / "toy.md").read_text()
     assert "**LSD shown: `kuleshov`.**" in page
     rows = _rows(_section(page, "### R=2 (8→16 kHz, cheby1)"), "| method | SNR (dB) ↑ | LSD (kuleshov) ↓")
     assert rows["sbr"][2].startswith("**")
     assert "| R | method | toy SNR (dB) ↑ | toy LSD (kuleshov) ↓ |" in (tmp_path / "README.md").read_text()
     with pytest.raises(ValueError, match="unknown LSD convention"):
-        lb.build_leaderboard(results, tmp_path, lsd="log10")
+        pages.build_leaderboard(results, tmp_path, lsd="log10")
 
 
-def test_reported_numbers_come_from_the_card(monkeypatch, tmp_path):
-    import bench.data
-
-    class Card:
-        raw = tomllib.loads(CARD)
-
-    monkeypatch.setattr(bench.data, "load_card", lambda name: Card() if name == "toy" else 1 / 0)
-    assert [r["method"] for r in lb._card_reported("toy")] == ["SBR", "tfdfe", "spline"]
-    assert lb._card_reported("folder:/somewhere") == []  # no card: no reported numbers, no crash
+def test_reported_numbers_come_from_the_card(monkeypatch):
+    card = DatasetCard(name="toy", kind="synthetic", summary="", native_sr=16000, raw=tomllib.loads(CARD))
+    monkeypatch.setattr(pages, "load_card", lambda name: card if name == "toy" else 1 / 0)
+    assert [r["method"] for r in pages._card_reported("toy")] == ["SBR", "tfdfe", "spline"]
+    assert pages._card_reported("folder:/somewhere") == []  # no card: no reported numbers, no crash
 
 
 def test_cells_without_per_file_results_are_marked_untested(tmp_path):
@@ -258,17 +259,19 @@ def test_cells_without_per_file_results_are_marked_untested(tmp_path):
     _write_cell(store, "sbr", 2, 0, _files(base, base))
     k = _write_cell(store, "linear", 2, 0, _files(base + 0.5, base))
     (store.cell_dir(k) / "files.csv").unlink()
-    lb.build_leaderboard(store, tmp_path / "b", reported={})
+    pages.build_leaderboard(store, tmp_path / "b", reported={})
     rows = _rows((tmp_path / "b" / "toy.md").read_text(), "| method | SNR (dB) ↑")
-    assert rows["linear"][2].endswith(lb.UNTESTED)
+    assert rows["linear"][2].endswith(UNTESTED)
 
 
 def test_cli_lsd_choices_are_the_metrics_conventions():
-    from bench.cli import LSD_CONVENTIONS as cli_choices, build_parser
+    from bench.cli import build_parser
 
-    assert cli_choices == LSD_CONVENTIONS
-    assert build_parser().parse_args(["leaderboard", "--lsd", "ssr_eval"]).lsd == "ssr_eval"
-    assert build_parser().parse_args(["run"]).lsd == "nuwave"
+    parser = build_parser()
+    assert [parser.parse_args(["leaderboard", "--lsd", c]).lsd for c in LSD_CONVENTIONS] == list(LSD_CONVENTIONS)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["leaderboard", "--lsd", "log10"])
+    assert parser.parse_args(["run"]).lsd == "nuwave"
 
 
 def test_pareto_front():
@@ -283,13 +286,12 @@ def test_a_repeated_stochastic_cell_shows_mean_and_std_over_its_passes(tmp_path)
     record["repeats"] = {"n": 3, "metrics": {"lsd": {"mean": 1.5, "std": 0.25, "values": [1.25, 1.5, 1.75]}}}
     record["inference_steps"] = 3
     write_json(store.cell_dir(key) / "record.json", record)
-    lb.build_leaderboard(store, tmp_path / "board")
+    pages.build_leaderboard(store, tmp_path / "board")
     page = (tmp_path / "board" / "toy.md").read_text()
     quality = _rows(page, "| method | SNR (dB) ↑ | LSD (nuwave) ↓")
     assert quality["sbr"][2].strip("*").startswith("1.500 ± 0.250 [")
     assert "±" not in quality["sbr"][1]  # no spread recorded for SNR: nothing invented
     assert _rows(page, "| method | params | train (s) | infer steps")["sbr"][3] == "3"
-
 
 
 def test_a_superseded_cell_is_not_averaged_as_a_seed(tmp_path):
@@ -303,8 +305,8 @@ def test_a_superseded_cell_is_not_averaged_as_a_seed(tmp_path):
     new = _write_cell(store, "spline", 2, 0, _files(lsd + 1.0, snr), version="v2")
     for i, key in enumerate((old, new)):  # new written after old, whatever the clock resolution
         os.utime(store.cell_dir(key) / "record.json", ns=(10**18 + i, 10**18 + i))
-    board = lb.Board(store)
-    assert list(board.table["key"]) == [new] and len(store.collect()) == 2
+    board = Board(store)
+    assert list(board.table["key"]) == [new] and len(collect(store)) == 2
     (entry,) = board.entries(("quick", 2, 8000, 16000, "cheby1"), "toy")
     assert entry.n_seeds == 1 and entry.stats["lsd"].mean == pytest.approx(2.0)
 
@@ -315,3 +317,44 @@ def test_dataset_page_lists_each_method_with_its_registry_summary(board_dir):
     notes = _section((board_dir / "toy.md").read_text(), "## Methods on this page")
     assert f"- `sbr`: {get_entry('sbr').summary}" in notes
     assert notes.index("`spline`") < notes.index("`linear`") < notes.index("`sbr`")  # registry order
+
+
+def _set_provenance(store: Store, key: str, **fields) -> None:
+    path = store.cell_dir(key) / "record.json"
+    record = json.loads(path.read_text())
+    record["provenance"].update(fields)
+    write_json(path, record)
+
+
+def test_index_names_the_commits_that_produced_the_cells(tmp_path):
+    store = Store(tmp_path / "results")
+    files = _files(np.full(N_FILES, 1.5), np.full(N_FILES, 10.0))
+    keys = [_write_cell(store, m, 2, 0, files) for m in ("spline", "linear", "sbr")]
+    for key in keys:
+        _set_provenance(store, key, git_commit="abc1234" + "0" * 33, git_dirty=False)
+    pages.build_leaderboard(store, tmp_path / "one", reported={})
+    assert "\nProduced by commit `abc1234` (3 cells).\n" in (tmp_path / "one" / "README.md").read_text()
+
+    _set_provenance(store, keys[2], git_commit="def5678" + "0" * 33, git_dirty=True)
+    failed = _write_cell(store, "spline", 4, 0, None, status="failed", error="boom")  # shown: counted too
+    _set_provenance(store, failed, git_commit="def5678" + "0" * 33, git_dirty=True)
+    pages.build_leaderboard(store, tmp_path / "two", reported={})
+    assert ("\nProduced by commit `abc1234` (2 cells); commit `def5678` with uncommitted changes (2 cells).\n"
+            in (tmp_path / "two" / "README.md").read_text())
+
+
+def test_a_metric_missing_from_the_metrics_table_stops_the_build(tmp_path):
+    store = Store(tmp_path / "results")
+    key = _write_cell(store, "sbr", 2, 0, _files(np.full(N_FILES, 1.5), np.full(N_FILES, 10.0)))
+    record = json.loads((store.cell_dir(key) / "record.json").read_text())
+    record["metrics"]["mystery"] = {"mean": 1.0, "lo": 0.9, "hi": 1.1}
+    write_json(store.cell_dir(key) / "record.json", record)
+    with pytest.raises(KeyError, match="mystery"):
+        Board(store)
+
+
+def test_an_empty_store_gives_an_index_and_no_commit_line(tmp_path):
+    written = pages.build_leaderboard(Store(tmp_path / "results"), tmp_path / "board")
+    assert written == [tmp_path / "board" / "README.md"]
+    readme = (tmp_path / "board" / "README.md").read_text()
+    assert "0 cells in the store" in readme and "Produced by" not in readme

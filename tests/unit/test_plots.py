@@ -1,8 +1,8 @@
-"""Figures are redrawn only when their inputs change (bench.plots.content_cached)."""
+"""Figures are redrawn only when their inputs change (bench.report.plots.content_cached)."""
 import numpy as np
 import pandas as pd
 
-from bench.plots import _png_digest, metric_vs_scale, robustness_heatmap
+from bench.report.plots import _png_digest, metric_vs_scale, robustness_heatmap
 
 
 def _table(lsd: float) -> pd.DataFrame:

@@ -6,8 +6,8 @@ import dataclasses
 import pytest
 import torch
 
-from bench.degrade import upsample
-from bench.spec import Protocol
+from bench.core.spec import Protocol
+from bench.signal.degrade import upsample
 from methods.baselines.rfdnet import DownProjection, RFDNet, UpProjection
 from methods.baselines.sfsrnet import SFSRNet, band_energy_channel, si_snr
 

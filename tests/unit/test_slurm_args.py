@@ -1,9 +1,12 @@
 """The SLURM executor without a cluster: flags, sbatch parameters, job shapes and the driver's
 bookkeeping, with sbatch/sacct/scancel mocked by submitit's own test helper (MockedSubprocess).
 The same paths against a real single-node SLURM are in tests/integration/test_slurm.py."""
+import argparse
 import io
 import json
 import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -11,36 +14,47 @@ from submitit.core import submission
 from submitit.core.test_core import MockedSubprocess
 from submitit.slurm import slurm as submitit_slurm
 
-from bench.cli import build_parser
+from bench.core.spec import SpecError
+from bench.core.store import Store
 from bench.executors import make_executor
-from bench.executors import slurm as bs
-from bench.plan import plan_cells, triage
-from bench.progress import Progress
-from bench.spec import SpecError
-from bench.store import Store
+from bench.executors.slurm import driver
+from bench.executors.slurm.cluster import _gpus_in
+from bench.executors.slurm.driver import SlurmExecutor
+from bench.executors.slurm.jobs import CellJob, TrainingCellJob, job_shape, shape_parameters
+from bench.executors.slurm.options import MIN_POLL_S, SlurmOptions, add_slurm_arguments, options_from, parse_extra
+from bench.executors.slurm.status import cancel_jobs, show_status
+from bench.run.plan import plan_cells, triage
+from bench.run.progress import Progress
 
 
 # --- flags -------------------------------------------------------------------------------------------
 
+def parse_flags(*argv: str) -> argparse.Namespace:
+    """The --slurm-* flags as `bench run` parses them."""
+    parser = argparse.ArgumentParser(prog="bench run")
+    add_slurm_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
 def test_slurm_flags_parse_into_options():
-    args = build_parser().parse_args([
-        "run", "--executor", "slurm", "--slurm-partition", "gpu", "--slurm-time", "30",
+    args = parse_flags(
+        "--slurm-partition", "gpu", "--slurm-time", "30",
         "--slurm-gpus-per-task", "2", "--slurm-cpus-per-task", "4", "--slurm-mem-gb", "7.5",
         "--slurm-array-parallelism", "3", "--slurm-account", "acct", "--slurm-qos", "high",
-        "--slurm-extra", "constraint=a100", "--slurm-extra", "exclusive", "--slurm-poll", "0.1"])
-    opts = bs.options_from(**{k: v for k, v in vars(args).items() if k.startswith("slurm_")})
+        "--slurm-extra", "constraint=a100", "--slurm-extra", "exclusive", "--slurm-poll", "0.1")
+    opts = options_from(**vars(args))
     assert (opts.partition, opts.time_min, opts.gpus_per_task, opts.cpus_per_task, opts.mem_gb) == ("gpu", 30, 2, 4, 7.5)
     assert (opts.array_parallelism, opts.account, opts.qos) == (3, "acct", "high")
     assert opts.extra == {"constraint": "a100", "exclusive": True}
-    assert opts.poll_s == bs.MIN_POLL_S  # polling is bounded below whatever the flag says
+    assert opts.poll_s == MIN_POLL_S  # polling is bounded below whatever the flag says
 
 
 def test_slurm_defaults():
-    args = build_parser().parse_args(["run", "--executor", "slurm"])
-    opts = bs.options_from(**{k: v for k, v in vars(args).items() if k.startswith("slurm_")})
-    assert opts == bs.SlurmOptions()
-    assert isinstance(make_executor("slurm", **{k: v for k, v in vars(args).items() if k != "executor"}),
-                      bs.SlurmExecutor)
+    args = parse_flags()
+    assert options_from(**vars(args)) == SlurmOptions()
+    # `bench run` hands every option to the executor: it takes the slurm_* ones and --device, ignores the rest
+    ex = make_executor("slurm", **vars(args), device="cpu", num_cpus=4, ray_address=None)
+    assert isinstance(ex, SlurmExecutor) and ex.options == SlurmOptions() and ex.device == "cpu"
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -53,16 +67,16 @@ def test_slurm_defaults():
 ])
 def test_bad_slurm_flags_exit_2_at_parse_time(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        build_parser().parse_args(["run", "--executor", "slurm", *argv])
+        parse_flags(*argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
 
 
 def test_parse_extra():
-    assert bs.parse_extra(["mail-type=END", "--exclusive", "gres=gpu:a100:1"]) == {
+    assert parse_extra(["mail-type=END", "--exclusive", "gres=gpu:a100:1"]) == {
         "mail_type": "END", "exclusive": True, "gres": "gpu:a100:1"}
     with pytest.raises(SpecError, match="submitit sets --output"):
-        bs.parse_extra(["output=/tmp/x"])
+        parse_extra(["output=/tmp/x"])
 
 
 # --- sbatch parameters and shapes ---------------------------------------------------------------------
@@ -72,9 +86,9 @@ def mocked(*extra_cmds):
 
 
 def test_sbatch_file_carries_every_flag(tmp_path):
-    opts = bs.SlurmOptions(partition="gpu", time_min=30, mem_gb=8, array_parallelism=2, account="acct",
-                           qos="high", extra={"constraint": "a100", "exclusive": True})
-    ex = bs.SlurmExecutor(opts)
+    opts = SlurmOptions(partition="gpu", time_min=30, mem_gb=8, array_parallelism=2, account="acct",
+                        qos="high", extra={"constraint": "a100", "exclusive": True})
+    ex = SlurmExecutor(opts)
     with mocked().context():
         try:
             sub = ex._make_executor(tmp_path, cpus=4, gpus=1, run_id="r1")
@@ -91,31 +105,31 @@ def test_sbatch_file_carries_every_flag(tmp_path):
 
 
 def test_short_time_limits_get_their_signal_in_time():
-    assert bs.shape_parameters(bs.SlurmOptions(time_min=1), 1, 0, "x")["slurm_signal_delay_s"] == 15
-    assert bs.shape_parameters(bs.SlurmOptions(time_min=600), 1, 0, "x")["slurm_signal_delay_s"] == 90
-    assert "slurm_gpus_per_task" not in bs.shape_parameters(bs.SlurmOptions(), 1, 0, "x")
+    assert shape_parameters(SlurmOptions(time_min=1), 1, 0, "x")["slurm_signal_delay_s"] == 15
+    assert shape_parameters(SlurmOptions(time_min=600), 1, 0, "x")["slurm_signal_delay_s"] == 90
+    assert "slurm_gpus_per_task" not in shape_parameters(SlurmOptions(), 1, 0, "x")
 
 
 def test_job_shapes_follow_the_method_and_the_flags():
     spline = plan_cells("spline", "synth-speech", "2", "smoke")[0]
     net_paper = plan_cells("audiounet", "synth-speech", "2", "paper")[0]
     net_smoke = plan_cells("audiounet", "synth-speech", "2", "smoke")[0]
-    opts = bs.SlurmOptions()
-    assert bs.job_shape(spline, "auto", opts) == (1, 0)
-    assert bs.job_shape(net_paper, "auto", opts) == (1, 1)   # the paper profile asks for a GPU
-    assert bs.job_shape(net_paper, "cpu", opts) == (1, 0)    # --device cpu: never a GPU
-    assert bs.job_shape(net_smoke, "cuda", opts) == (1, 1)   # --device cuda: a GPU per learned cell
-    assert bs.job_shape(spline, "cuda", opts) == (1, 0)
-    wide = bs.SlurmOptions(cpus_per_task=8, gpus_per_task=2)
-    assert bs.job_shape(net_paper, "auto", wide) == (8, 2)
-    assert bs.job_shape(spline, "auto", wide) == (8, 0)      # GPUs only for cells that use one
+    opts = SlurmOptions()
+    assert job_shape(spline, "auto", opts) == (1, 0)
+    assert job_shape(net_paper, "auto", opts) == (1, 1)   # the paper profile asks for a GPU
+    assert job_shape(net_paper, "cpu", opts) == (1, 0)    # --device cpu: never a GPU
+    assert job_shape(net_smoke, "cuda", opts) == (1, 1)   # --device cuda: a GPU per learned cell
+    assert job_shape(spline, "cuda", opts) == (1, 0)
+    wide = SlurmOptions(cpus_per_task=8, gpus_per_task=2)
+    assert job_shape(net_paper, "auto", wide) == (8, 2)
+    assert job_shape(spline, "auto", wide) == (8, 0)      # GPUs only for cells that use one
 
 
 def test_gres_parsing():
-    assert bs._gpus_in("(null)") == 0
-    assert bs._gpus_in("gpu:4") == 4
-    assert bs._gpus_in("gpu:a100:8(S:0-1)") == 8
-    assert bs._gpus_in("gpu:a100:2,gpu:v100:2") == 4
+    assert _gpus_in("(null)") == 0
+    assert _gpus_in("gpu:4") == 4
+    assert _gpus_in("gpu:a100:8(S:0-1)") == 8
+    assert _gpus_in("gpu:a100:2,gpu:v100:2") == 4
 
 
 # --- the driver, mocked --------------------------------------------------------------------------------
@@ -125,7 +139,7 @@ def cluster(monkeypatch):
     """MockedSubprocess as sbatch/sacct/scancel, a 2-CPU no-GPU partition, and a `sleep` that lets a test
     play the cluster's part (run or end jobs) whenever the driver waits."""
     mock = mocked()
-    monkeypatch.setattr(bs, "partition_capacity", lambda partition: {"cpus": 2, "gpus": 0, "nodes": 1})
+    monkeypatch.setattr(driver, "partition_capacity", lambda partition: {"cpus": 2, "gpus": 0, "nodes": 1})
     handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGCONT, signal.SIGUSR2)}
     with mock.context():
         try:
@@ -138,9 +152,9 @@ def cluster(monkeypatch):
 
 def run_driver(monkeypatch, mock, specs, results, on_poll, options=None):
     """SlurmExecutor.run with `on_poll(jobs)` called instead of the first sleep."""
-    ex = bs.SlurmExecutor(options or bs.SlurmOptions(poll_s=1.0), device="auto")
+    ex = SlurmExecutor(options or SlurmOptions(poll_s=1.0), device="auto")
     calls = []
-    real_sleep = bs.time.sleep
+    real_sleep = time.sleep
 
     def fake_sleep(seconds):
         calls.append(seconds)
@@ -150,7 +164,7 @@ def run_driver(monkeypatch, mock, specs, results, on_poll, options=None):
         else:
             real_sleep(0)
 
-    monkeypatch.setattr(bs.time, "sleep", fake_sleep)
+    monkeypatch.setattr(time, "sleep", fake_sleep)
     progress = Progress(len(specs), [], stream=io.StringIO())
     try:
         return ex.run(specs, str(results), progress), calls
@@ -229,7 +243,7 @@ def test_cells_sbatch_refuses_are_infeasible_with_its_message(cluster, monkeypat
     monkeypatch.setattr(cluster, "sbatch", refuse)
     specs = plan_cells("spline", "synth-speech", "2", "smoke")
     records, polls = run_driver(monkeypatch, cluster, specs, tmp_path / "results", lambda jobs, folder: None,
-                                options=bs.SlurmOptions(partition="nope"))
+                                options=SlurmOptions(partition="nope"))
     assert records[0]["status"] == "infeasible" and "invalid partition specified: nope" in records[0]["error"]
     assert polls == []  # nothing submitted, nothing to wait for
 
@@ -258,13 +272,11 @@ def test_status_and_cancel_read_the_saved_job_ids(cluster, monkeypatch, tmp_path
             scancelled.append(list(command[1:]))
         return real_call(command, **kwargs)
 
-    monkeypatch.setattr(bs.subprocess, "check_output", spy)
-    args = build_parser().parse_args(["status", "--results", str(results)])
-    assert bs.cmd_status(args) == 0
+    monkeypatch.setattr(subprocess, "check_output", spy)
+    assert show_status(str(results), None) == 0
     out = capsys.readouterr().out
     assert "RUNNING" in out and "spline/synth-speech/R=2/smoke/seed=0" in out and "2 no record yet" in out
-    args = build_parser().parse_args(["cancel", "--results", str(results)])
-    assert bs.cmd_cancel(args) == 0
+    assert cancel_jobs(str(results), None) == 0
     assert len(scancelled) == 1 and len(scancelled[0]) == 2
     store = Store(results)
     assert {store.read_record(s.key)["status"] for s in specs} == {"cancelled"}
@@ -275,8 +287,17 @@ def test_training_cells_are_checkpointable_and_requeue_themselves():
     from submitit.helpers import Checkpointable, DelayedSubmission
 
     spec = plan_cells("audiounet", "synth-speech", "2", "smoke")[0]
-    job = bs.TrainingCellJob(spec.to_dict(), "/nonexistent", 1, "cpu")
+    job = TrainingCellJob(spec.to_dict(), "/nonexistent", 1, "cpu")
     assert isinstance(job, Checkpointable)
     again = job.checkpoint()
     assert isinstance(again, DelayedSubmission) and again.function is job
-    assert not isinstance(bs.CellJob(spec.to_dict(), "/x", 1, "cpu"), Checkpointable)
+    assert not isinstance(CellJob(spec.to_dict(), "/x", 1, "cpu"), Checkpointable)
+
+
+def test_a_requeue_is_noted_in_the_cell_log(tmp_path, monkeypatch):
+    spec = plan_cells("audiounet", "synth-speech", "2", "smoke")[0]
+    cell_dir = Store(tmp_path).cell_dir(spec.key)
+    cell_dir.mkdir(parents=True)
+    monkeypatch.setenv("SLURM_JOB_ID", "42_1")
+    TrainingCellJob(spec.to_dict(), str(tmp_path), 1, "cpu").checkpoint()
+    assert "SLURM job 42_1 preempted or at its time limit: requeued" in (cell_dir / "log.txt").read_text()

@@ -1,7 +1,7 @@
 import pytest
 
-from bench.plan import parse_scales, plan_cells
-from bench.spec import CellSpec, Protocol, SpecError
+from bench.core.spec import CellSpec, Protocol, SpecError
+from bench.run.plan import parse_scales, plan_cells
 
 
 def test_paper_rates_by_default():
@@ -110,7 +110,7 @@ def test_data_and_scoring_code_are_part_of_the_key():
 def test_eval_repeats_change_the_cell_key_but_not_the_training_key():
     from dataclasses import replace
 
-    from bench.spec import content_key
+    from bench.core.spec import content_key
 
     once = plan_cells("nuwave", "synth-speech", "2")[0]
     five = replace(once, eval_repeats=5)
@@ -128,18 +128,3 @@ def test_eval_repeats_default_per_profile_and_apply_to_stochastic_methods_only()
     assert plan_cells("nuwave2", "synth-speech", "2", "quick", eval_repeats=3)[0].eval_repeats == 3
     with pytest.raises(SpecError, match="eval-repeats"):
         plan_cells("nuwave", "synth-speech", "2", eval_repeats=0)
-
-
-def test_a_method_key_covers_the_shared_modules_it_imports_and_nothing_else():
-    """Editing shared GAN / diffusion / U-Net code must re-run the methods built on it (found through
-    their imports, transitively), while an unrelated method's key stays put."""
-    from methods import load_method_class, method_source_files
-
-    def names(method):
-        return {p.relative_to(p.parents[1]).as_posix() for p in method_source_files(load_method_class(method))}
-
-    assert names("spline") == {"methods/base.py", "baselines/interp.py"}
-    assert {"baselines/gan.py", "baselines/apbwe.py"} <= names("apbwe")
-    assert "baselines/diffusion.py" in names("nuwave") and "baselines/diffusion.py" in names("nuwave2")
-    assert "baselines/audiounet.py" in names("tfilm")  # TFiLM is the AudioUNet plus modulation
-    assert {"tfdfe/swsrm.py", "tfdfe/ssrm.py", "tfdfe/tfdfm.py", "tfdfe/model.py"} <= names("tfdfe")

@@ -1,4 +1,4 @@
-"""bench.stats on constructed data whose answers are known: by hand, or from a t-test on data built
+"""bench.metrics.stats on constructed data whose answers are known: by hand, or from a t-test on data built
 to have an exact t statistic."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from bench.stats import MIN_PAIRED_FILES, PairedTest, bootstrap_ci, differs, paired_bootstrap, seed_spread
+from bench.metrics.stats import MIN_PAIRED_FILES, PairedTest, bootstrap_ci, differs, paired_bootstrap, seed_spread
 
 
 def _standardised(n: int, seed: int) -> np.ndarray:

@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from bench.store import CSV_COLUMNS, Store, atomic_write, write_json
+from bench.core.files import atomic_write, write_json
+from bench.core.store import Store
+from bench.report.results_csv import CSV_COLUMNS, collect
 
 
 def _record(key, status="ok", method="spline", scale=2):
@@ -40,7 +42,7 @@ def test_records_round_trip_and_collect(tmp_path):
     store.save_record(_record("1" * 16, status="failed", method="sinc"))
     assert store.read_record("0" * 16)["status"] == "ok"
     assert store.read_record("2" * 16) is None
-    table = store.collect()
+    table = collect(store)
     assert list(table.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
     assert set(table["status"]) == {"ok", "failed"}
     assert table.loc[table["method"] == "spline", "snr_lo"].item() == 9.0
@@ -54,12 +56,12 @@ def test_unknown_status_is_refused(tmp_path):
 
 
 def test_empty_store_collects_empty_table_with_columns(tmp_path):
-    table = Store(tmp_path / "none").collect()
+    table = collect(Store(tmp_path / "none"))
     assert table.empty and list(table.columns) == CSV_COLUMNS
 
 
 def test_triage_starts_learned_cells_before_parameter_free_ones_and_higher_rates_first(tmp_path):
-    from bench.plan import plan_cells, triage
+    from bench.run.plan import plan_cells, triage
 
     specs = plan_cells("spline,audiounet,noisefill,tfilm", "synth-speech", "2,6,4", "smoke")
     todo = [(s.method, s.protocol.scale) for s in triage(specs, Store(tmp_path), retry_failed=False).todo]

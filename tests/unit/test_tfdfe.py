@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from bench.spec import Protocol
-from methods.base import Batch
+from bench.core.spec import Protocol
+from methods.api import Batch
 from methods.tfdfe.model import TFDFE, TFDFESSRM, TFDFESWSRM, TFDFETanh
 from methods.tfdfe.ssrm import DualDownsampler, SSRMConfig, SSRMNet, pixel_shuffle_1d
 from methods.tfdfe.swsrm import SWSRM, SWSRMConfig, frame_signal, overlap_add
@@ -167,7 +167,7 @@ def test_rows_map_any_length_to_r_times_it(cls, protocol):
 
 
 class _Opt:
-    """The part of bench.train.OptimizerSet that training_step uses."""
+    """The part of bench.run.train.OptimizerSet that training_step uses."""
 
     def __init__(self, optimizers):
         self.optimizers, self.step_index, self.stepped = optimizers, 0, []

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from bench.core.spec import Protocol
 from bench.data import Pairs
-from bench.degrade import degrade, upsample
-from bench.spec import Protocol
-from bench.train import (CHECKPOINT, EMA, NonFiniteLossError, PairSampler, Trainer, lr_factor)
-from methods.base import LearnedMethod, TrainConfig
+from bench.run.train import CHECKPOINT, EMA, NonFiniteLossError, PairSampler, Trainer
+from bench.signal.degrade import degrade, upsample
+from methods.api import lr_factor
+from methods.api import LearnedMethod, TrainConfig
 
 PROTO = Protocol(2, 16000)
 TRAIN = TrainConfig(steps=12, batch_size=4, crop_seconds=0.064, lr=5e-3, valid_every=4, checkpoint_every=4,

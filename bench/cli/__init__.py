@@ -1,0 +1,49 @@
+"""`python -m bench COMMAND`: one small module per command, argument parsing only.
+
+    run          plan cells, reuse finished ones, run the rest, rebuild the leaderboard   (run.py)
+    downstream   recognition on a labelled corpus: does SR help a classifier?             (downstream.py)
+    prepare      check real corpora and cache their pairs                                 (prepare.py)
+    leaderboard  rebuild leaderboard/ from results/ alone                                 (leaderboard.py)
+    enhance      super-resolve your own audio file with a finished cell                   (enhance.py)
+    list         registered methods or datasets                                           (listing.py)
+    status       the SLURM jobs of earlier runs                                           (slurm_jobs.py)
+    cancel       scancel those jobs                                                       (slurm_jobs.py)
+
+A user error (bench.core.spec.SpecError: unknown name, impossible value, unusable file, unwritable
+results folder) prints one line and exits 2; anything else is a bug and keeps its traceback.
+Command modules import the library inside `main`, so parsing a command line (and --help) never
+imports torch, Ray or submitit.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench.cli import downstream, enhance, leaderboard, listing, prepare, run, slurm_jobs
+from bench.core.spec import SpecError
+
+COMMAND_MODULES = (run, downstream, prepare, leaderboard, enhance, listing, slurm_jobs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Audio super-resolution benchmark suite")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.main(args)
+    except SpecError as exc:  # also bench.core.store.StoreWriteError: results folder not writable, found up front
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the results folder filled up or turned read-only mid-run
+        from bench.core.store import WRITE_ERRNOS, describe_write_error
+
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        print(f"error: {describe_write_error(exc, getattr(args, 'results', '?'))}", file=sys.stderr)
+        return 2

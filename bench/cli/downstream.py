@@ -1,0 +1,55 @@
+"""`python -m bench downstream`: recognition on a labelled corpus: does SR help a classifier?"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.cli import options
+from bench.core.spec import SpecError
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("downstream", help="recognition on a labelled corpus: does SR help a classifier?")
+    p.add_argument("--dataset", default="synth-ship", help="a labelled corpus (default synth-ship; or shipsear)")
+    p.add_argument("--methods", default="all", help="comma list of SR methods, or 'all' (default)")
+    options.add_scales(p)
+    options.add_profile(p)
+    options.add_target_sr(p)
+    options.add_store(p)
+    options.add_lsd(p)
+    options.add_data(p)
+    options.add_executor(p)
+    p.set_defaults(main=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.core.store import Store
+    from bench.downstream.cells import check_labelled, plan_downstream, run_downstream
+    from bench.downstream.page import write_page
+    from bench.executors.session import execute, plan_run, resolve_device
+    from bench.report.pages import build_leaderboard
+
+    args.datasets, args.lowpass, args.train_lowpass = args.dataset, "cheby1", None  # one corpus, the default filter
+    specs = plan_run(args)
+    if len({s.dataset for s in specs}) != 1:
+        raise SpecError(f"--dataset names one labelled corpus, got {args.dataset!r}")
+    check_labelled(specs[0].dataset)  # before any SR cell is trained for it
+    t0 = time.perf_counter()
+    store = Store(args.results)
+    store.check_writable()
+    sr_records = execute(args, specs, store)  # reuses finished SR cells; trains only the missing ones
+    down = plan_downstream(specs, args.profile, args.seed)
+    print(f"{len(down)} downstream cells (classifiers)", file=sys.stderr)
+    records = run_downstream(down, store, args.retry_failed, num_threads=args.num_cpus or os.cpu_count() or 1,
+                             device=resolve_device(args.device), say=lambda m: print(m, file=sys.stderr))
+    command = " ".join(["python -m bench downstream", f"--dataset {specs[0].dataset}", f"--methods {args.methods}",
+                        f"--scales {args.scales}", f"--profile {args.profile}"])
+    page = write_page(specs[0].dataset, down, {r["key"]: r for r in records}, Path(args.leaderboard), command)
+    build_leaderboard(store, args.leaderboard, lsd=args.lsd)
+    bad = [r for r in [*sr_records, *records] if r["status"] != "ok"]
+    print(f"done in {time.perf_counter() - t0:.1f} s: {len(bad)} cells not ok; page {page.resolve()}", file=sys.stderr)
+    return 1 if bad else 0

@@ -1,0 +1,28 @@
+"""`python -m bench list methods|datasets`: names, trainable or kind, one line each."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("list", help="list registered methods or datasets")
+    p.add_argument("what", choices=("methods", "datasets"))
+    p.set_defaults(main=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.data import dataset_names, load_card
+    from methods import REGISTRY
+
+    if args.what == "methods":
+        header = ("method", "trainable", "description")
+        rows = [(e.name, "yes" if e.trainable else "no", e.summary) for e in REGISTRY.values()]
+    else:
+        header = ("dataset", "kind", "description")
+        rows = [(n, load_card(n).kind, load_card(n).summary) for n in dataset_names()]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(2)]
+    for name, kind, summary in [header, *rows]:
+        print(f"{name:<{widths[0]}}  {kind:<{widths[1]}}  {summary}")
+    return 0

@@ -1,0 +1,73 @@
+"""Flag groups shared by several commands (argument definitions only)."""
+from __future__ import annotations
+
+import argparse
+
+from bench.core.profiles import PROFILES
+from bench.core.spec import DEVICES
+from bench.executors import EXECUTORS
+from bench.metrics.table import LSD_CONVENTION, LSD_CONVENTIONS
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1, with a message naming the value."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def add_profile(p: argparse.ArgumentParser, default: str | None = "quick", text: str = "compute budget") -> None:
+    p.add_argument("--profile", default=default, choices=list(PROFILES),
+                   help=f"{text} (default {default})" if default else text)
+
+
+def add_scales(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scales", default="2,4,6", help="comma list of upscaling ratios R (default 2,4,6)")
+
+
+def add_target_sr(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target-sr", type=positive_int, default=None,
+                   help="target (HR) rate for every scale; default: the seed paper's (R=2,4: 16 kHz, R=6: 24 kHz)")
+
+
+def add_results(p: argparse.ArgumentParser, text: str = "results folder (default: results/)") -> None:
+    p.add_argument("--results", default="results", help=text)
+
+
+def add_store(p: argparse.ArgumentParser) -> None:
+    add_results(p)
+    p.add_argument("--leaderboard", default="leaderboard", help="leaderboard folder (default: leaderboard/)")
+
+
+def add_lsd(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lsd", default=LSD_CONVENTION, choices=LSD_CONVENTIONS,
+                   help=f"LSD convention the pages headline (default {LSD_CONVENTION}); cells store all of them")
+
+
+def add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", action="append", default=None, metavar="[NAME=]DIR",
+                   help="where a real corpus lies (repeatable; default: the variable on its card, e.g. VCTK_ROOT)")
+    p.add_argument("--split", default=None, help="another split protocol of the corpora named, e.g. paper (vctk-multi)")
+    p.add_argument("--skip-bad", action="store_true", help="go on without unreadable/empty/NaN files (recorded in the manifest)")
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="auto: CUDA for cells granted a GPU (the paper profile asks one per learned cell), else CPU")
+
+
+def add_executor(p: argparse.ArgumentParser) -> None:
+    from bench.executors.slurm.options import add_slurm_arguments
+
+    p.add_argument("--executor", default="ray", choices=list(EXECUTORS),
+                   help="where cells run (default ray; slurm: through submitit, see the --slurm-* flags)")
+    p.add_argument("--ray-address", default=None, help="attach to an existing Ray cluster instead of embedded Ray")
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs to use (default: all of this machine)")
+    p.add_argument("--seed", type=int, default=0, help="user seed; each cell derives its own from its key")
+    p.add_argument("--retry-failed", action="store_true", help="re-run cells whose record says failed")
+    add_device(p)
+    add_slurm_arguments(p)

@@ -1,0 +1,51 @@
+"""`python -m bench run`: train and evaluate cells, then rebuild the leaderboard."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.cli import options
+from bench.core.spec import LOWPASS_KINDS
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="train and evaluate cells, then rebuild the leaderboard")
+    p.add_argument("--methods", default="all", help="comma list of methods, or 'all' (default)")
+    options.add_scales(p)
+    p.add_argument("--datasets", default="synth-speech", help="comma list of datasets, or 'all' (default synth-speech)")
+    options.add_profile(p)
+    options.add_target_sr(p)
+    p.add_argument("--lowpass", default="cheby1",
+                   help=f"anti-alias filter(s) of the test pairs, comma list or 'all' ({', '.join(LOWPASS_KINDS)}; "
+                        "default cheby1)")
+    p.add_argument("--train-lowpass", default=None, choices=LOWPASS_KINDS,
+                   help="train learned methods with this filter and test them with each --lowpass one "
+                        "(filter-robustness table on the dataset page)")
+    p.add_argument("--eval-repeats", type=int, default=None, metavar="K",
+                   help="stochastic methods (diffusion): enhance the test set K times with different sampling "
+                        "noise, pages show mean ± std over the K passes (default 1 in smoke/quick, 5 in paper)")
+    options.add_store(p)
+    options.add_lsd(p)
+    options.add_data(p)
+    options.add_executor(p)
+    p.set_defaults(main=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.core.store import Store
+    from bench.executors.session import execute, plan_run, report_unfinished
+    from bench.report.pages import build_leaderboard
+
+    specs = plan_run(args)
+    t0 = time.perf_counter()
+    store = Store(args.results)
+    store.check_writable()  # a clear error before any work when the results folder cannot be written
+    records = execute(args, specs, store)
+    build_leaderboard(store, args.leaderboard, lsd=args.lsd)
+    bad = [r for r in records if r["status"] != "ok"]
+    print(f"done in {time.perf_counter() - t0:.1f} s: {len(records) - len(bad)} ok, {len(bad)} not ok; "
+          f"results in {store.root}, leaderboard in {Path(args.leaderboard).resolve()}", file=sys.stderr)
+    return 1 if report_unfinished(records) else 0

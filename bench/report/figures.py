@@ -1,0 +1,108 @@
+"""The figures of a dataset page: what each one shows, drawn by bench/report/plots.py into
+leaderboard/plots/, and the markdown lines that embed them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import soundfile as sf
+
+from bench.core.store import Store
+from bench.data import dataset_slug
+from bench.metrics.table import METRICS
+from bench.report.board import GROUP, Board, Robustness, _finite, _group_label, _method_order
+from bench.report.plots import (band_lsd_figure, cost_quality_figure, metric_vs_scale, robustness_heatmap,
+                                spectrogram_figure)
+
+
+def _stem(dataset: str, profile: str) -> str:
+    """The file-name prefix of a page's figures (folder:PATH dataset names are not file names)."""
+    return f"{dataset_slug(dataset)}-{profile}"
+
+
+def _first_sample(store: Store, key: str) -> tuple[str, Path] | None:
+    samples = sorted((store.cell_dir(key) / "samples").glob("*_lr.wav"))
+    return (samples[0].name[: -len("_lr.wav")], samples[0].parent) if samples else None
+
+
+def _spectrogram_grid(store: Store, ok: pd.DataFrame, path: Path, title: str) -> bool:
+    """One row per group: LR, HR and each method's estimate of the first test file; False when no
+    cell kept samples (nothing drawn)."""
+    rows, max_hz = [], 0.0
+    for group, cells in ok.groupby(GROUP, sort=True):
+        first = None
+        panels = []
+        for method in _method_order(cells["method"].unique()):
+            key = cells[cells["method"] == method].sort_values("seed", kind="stable")["key"].iloc[0]
+            sample = _first_sample(store, key)
+            if sample is None:
+                continue
+            item, folder = sample
+            if first is None:
+                first = (item, folder)
+                lr, low_sr = sf.read(folder / f"{item}_lr.wav", dtype="float32")
+                hr, target_sr = sf.read(folder / f"{item}_hr.wav", dtype="float32")
+                panels += [(f"LR, {_group_label(group)}", lr, low_sr), ("HR", hr, target_sr)]
+                max_hz = max(max_hz, target_sr / 2)
+            est_path = folder / f"{first[0]}_sr.wav"
+            if est_path.is_file():
+                est, sr = sf.read(est_path, dtype="float32")
+                panels.append((method, est, sr))
+        if panels:
+            rows.append(panels)
+    if rows:
+        spectrogram_figure(rows, max_hz=max_hz, path=path, title=title)
+    return bool(rows)
+
+
+def _plots(board: Board, dataset: str, profile: str, groups: list[tuple], out_dir: Path) -> list[str]:
+    """Draw the profile's figures; return the markdown lines that show them."""
+    stem = _stem(dataset, profile)
+    lines = []
+    points = []  # (method, scale, metric stats) for the vs-R plots
+    for group in groups:
+        for e in board.entries(group, dataset):
+            points.append({"method": e.method, "scale": group[1],
+                           **{f"{m}{s}": getattr(e.stats[m], a) for m in ("snr", board.lsd_col)
+                              for s, a in (("", "mean"), ("_lo", "lo"), ("_hi", "hi"))}})
+    table = pd.DataFrame(points)
+    for metric, name in ((board.lsd_col, "lsd"), ("snr", "snr")):
+        label = METRICS[metric].title
+        metric_vs_scale(table, metric, out_dir / "plots" / f"{stem}-{name}.png",
+                        f"{dataset} ({profile}): {label} vs R (95 % CI over files)", ylabel=label)
+        lines += [f"![{label} vs R](plots/{stem}-{name}.png)", ""]
+    band_groups, cost_groups = [], []
+    for group in groups:
+        entries = board.entries(group, dataset)
+        curves = {e.method: e.bands[1] for e in entries if e.bands}
+        edges = next((e.bands[0] for e in entries if e.bands), None)
+        if curves and edges:
+            band_groups.append((_group_label(group), edges, curves, group[2] / 2))
+        pts = [(e.method, e.cost["infer_rtf"], e.stats[board.lsd_col].mean) for e in entries
+               if _finite(e.cost["infer_rtf"]) and e.cost["infer_rtf"] > 0 and _finite(e.stats[board.lsd_col].mean)]
+        if pts:
+            cost_groups.append((_group_label(group), pts))
+    if band_groups:
+        band_lsd_figure(band_groups, out_dir / "plots" / f"{stem}-bands.png",
+                        f"{dataset} ({profile}): {METRICS['lsd'].title} per frequency band")
+        lines += ["LSD per frequency band (8 equal bands up to the target Nyquist; dashed: the low-rate Nyquist, "
+                  "above which the input is empty):", "", f"![LSD per band](plots/{stem}-bands.png)", ""]
+    if cost_groups:
+        cost_quality_figure(cost_groups, out_dir / "plots" / f"{stem}-cost.png",
+                            f"{dataset} ({profile}): quality vs inference cost", ylabel=METRICS[board.lsd_col].title)
+        lines += ["Quality vs inference cost (real-time factor on each cell's own device, log scale; the line "
+                  "joins the Pareto-optimal methods):", "", f"![quality vs cost](plots/{stem}-cost.png)", ""]
+    grid = out_dir / "plots" / f"{stem}-spectrograms.png"
+    ok = board.table[(board.table["status"] == "ok") & (board.table["dataset"] == dataset)
+                     & (board.table["profile"] == profile)]
+    if _spectrogram_grid(board.store, ok, grid, f"{dataset} ({profile}): first test file"):
+        lines += [f"![spectrograms](plots/{stem}-spectrograms.png)", ""]
+    return lines
+
+
+def robustness_figure(rob: Robustness, dataset: str, profile: str, out_dir: Path) -> list[str]:
+    """Draw one trained-on filter's heat map; return the markdown lines that show it."""
+    stem = f"{_stem(dataset, profile)}-robustness-R{rob.scale}-{rob.target_sr}-{rob.train}"
+    robustness_heatmap(rob.values, rob.methods, rob.filters, out_dir / "plots" / f"{stem}.png",
+                       f"{dataset}: trained on {rob.train}, R={rob.scale}")
+    return [f"![filter robustness](plots/{stem}.png)", ""]

@@ -1,0 +1,85 @@
+"""Applying a finished cell to audio outside the benchmark (`python -m bench enhance`), and rebuilding a
+finished cell's method with its trained weights (also for downstream recognition).
+
+The file is read at any rate soundfile understands, downmixed to mono (with a warning), resampled
+to the cell's low rate, super-resolved in overlapping chunks (bounded memory) and written at the
+cell's target rate. Learned cells load their weights from results/.train/<training key>/checkpoint.pt
+(weights_only=True: a checkpoint can carry no code).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.core.spec import CellSpec, SpecError
+from bench.core.store import Store
+from bench.run.inference import super_resolve
+from bench.run.train import CHECKPOINT
+from bench.signal.audio import AudioError, read_audio, resample, write_audio
+from methods import load_method_class
+
+
+def find_cell(store: Store, key: str | None = None, method: str | None = None, dataset: str | None = None,
+              scale: int | None = None, profile: str | None = None) -> dict[str, Any]:
+    """The finished (status ok) record named by `key`, or the one matching method/dataset/scale[/profile]."""
+    if key:
+        record = store.read_record(key) if len(key) == 16 else None
+        if record is None:
+            raise SpecError(f"no cell {key!r} in {store.root}: check --cell against results/results.csv "
+                            "or pass --results DIR")
+        if record["status"] != "ok":
+            raise SpecError(f"cell {key} has status {record['status']!r} ({record.get('error', '')}): "
+                            "re-run it with `python -m bench run ... --retry-failed`")
+        return record
+    if not (method and dataset and scale):
+        raise SpecError("name the cell: --cell KEY, or --method, --dataset and --scale")
+    matches = [r for r in store.records() if r["status"] == "ok" and r["spec"]["method"] == method
+               and r["spec"]["dataset"] == dataset and r["spec"]["protocol"]["scale"] == scale
+               and (profile is None or r["spec"]["profile"] == profile)]
+    if not matches:
+        raise SpecError(f"no finished cell for method {method}, dataset {dataset}, R={scale}"
+                        f"{f', profile {profile}' if profile else ''} in {store.root}: run "
+                        f"`python -m bench run --methods {method} --datasets {dataset} --scales {scale}` first")
+    if len(matches) > 1:
+        listing = "; ".join(f"{r['key']} ({CellSpec.from_dict(r['spec']).label})" for r in matches)
+        raise SpecError(f"{len(matches)} finished cells match: {listing}. Pick one with --cell KEY (or --profile)")
+    return matches[0]
+
+
+def load_cell_method(store: Store, record: dict[str, Any], device: str):
+    """The cell's method with its trained weights, on `device`."""
+    spec = CellSpec.from_dict(record["spec"])
+    cls = load_method_class(spec.method)
+    method = cls(cls.config_from_dict(spec.method_config), spec.protocol)
+    if cls.trainable:
+        path = store.train_dir(record["train_key"]) / CHECKPOINT
+        if not path.is_file():
+            raise SpecError(f"cell {spec.key} has no {path}: re-run it with `python -m bench run`")
+        method.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["weights"])
+        method.to(device)
+    return method, spec
+
+
+def apply_to_file(store: Store, record: dict[str, Any], input_path: Path, output_path: Path,
+                      device: str = "cpu") -> dict[str, Any]:
+    """Super-resolve `input_path` with the cell of `record` into `output_path`; return a summary."""
+    audio, sr, channels = read_audio(input_path)
+    method, spec = load_cell_method(store, record, device)
+    proto = spec.protocol
+    if sr >= proto.target_sr:
+        raise AudioError(f"{input_path} is at {sr} Hz, at or above the cell's target rate {proto.target_sr} Hz: "
+                         f"there is nothing to super-resolve. Pick a cell with a higher target rate "
+                         f"(`bench run --target-sr ...`) or give a file below {proto.target_sr} Hz")
+    if channels > 1:
+        print(f"warning: {input_path} has {channels} channels; enhancing their mean (mono)", file=sys.stderr)
+    if sr != proto.low_sr:
+        print(f"note: resampling {input_path} from {sr} Hz to the cell's input rate {proto.low_sr} Hz",
+              file=sys.stderr)
+    lr = resample(audio, sr, proto.low_sr)
+    est = super_resolve(method, lr, proto, device)
+    write_audio(output_path, est, proto.target_sr)
+    return {"cell": spec.key, "method": spec.method, "in_sr": sr, "low_sr": proto.low_sr,
+            "out_sr": proto.target_sr, "seconds": len(est) / proto.target_sr}

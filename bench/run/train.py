@@ -1,0 +1,249 @@
+"""The one Trainer every learned method uses.
+
+The loop owns the step budget, optimisers and LR schedules (from the method's TrainConfig),
+gradient clipping, EMA, AMP (bf16 autocast, CUDA only), validation, checkpoints and the NaN guard.
+A method only says what one step is (`training_step`, which may drive several optimisers through
+`OptimizerSet.step`), so a GAN and a plain regression net run through the same loop.
+
+Determinism: the batch of step s is a pure function of (cell seed, s), and the checkpoint holds
+the torch RNG state, so a cell killed mid-training and run again resumes from its last checkpoint
+and ends with the same weights as an uninterrupted run (on CPU).
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from bench.core.files import atomic_write, write_json
+from bench.data import Pairs
+from bench.metrics import spectral
+from bench.run.inference import super_resolve
+from methods.api import Batch, LearnedMethod, TrainConfig, lr_factor
+
+CHECKPOINT = "checkpoint.pt"
+TRAIN_LOG = "train_log.csv"
+PROGRESS = "progress.json"
+PROGRESS_EVERY_S = 2.0
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss term became NaN or infinite; the message names the step and the term."""
+
+
+class PairSampler:
+    """Aligned random crops of the prepared train pairs; the batch of step s depends only on (seed, s)."""
+
+    def __init__(self, pairs: Pairs, scale: int, crop_seconds: float, target_sr: int, batch_size: int,
+                 seed: int) -> None:
+        if len(pairs) == 0:
+            raise ValueError("the train split is empty: a learned method needs training files")
+        lengths = np.array([len(h) for h in pairs.hr])
+        self.crop = int(min(crop_seconds * target_sr, lengths.min())) // scale * scale
+        if self.crop < scale * 8:
+            raise ValueError(f"train files are too short ({lengths.min()} samples) for crops of a useful length")
+        self.scale, self.batch_size, self.seed = scale, batch_size, seed
+        self.hr = np.concatenate(pairs.hr)
+        self.lr = np.concatenate(pairs.lr)
+        self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        self.room = (lengths - self.crop) // scale  # valid crop offsets per file, in LR samples
+
+    def batch(self, step: int, device: torch.device) -> Batch:
+        rng = np.random.default_rng([self.seed, step])
+        files = rng.integers(0, len(self.starts), self.batch_size)
+        offsets = rng.integers(0, self.room[files] + 1)  # in LR samples, so HR crops stay aligned
+        hr_idx = (self.starts[files] + offsets * self.scale)[:, None] + np.arange(self.crop)
+        lr_idx = (self.starts[files] // self.scale + offsets)[:, None] + np.arange(self.crop // self.scale)
+        return Batch(lr=torch.from_numpy(self.lr[lr_idx]).unsqueeze(1).to(device),
+                     hr=torch.from_numpy(self.hr[hr_idx]).unsqueeze(1).to(device))
+
+
+class OptimizerSet:
+    """What `training_step` drives: `step(name, loss)` = zero grad, backward, clip, optimiser step."""
+
+    def __init__(self, optimizers: dict[str, torch.optim.Optimizer], grad_clip: float | None) -> None:
+        self.optimizers, self.grad_clip = optimizers, grad_clip
+        self.step_index = 0
+
+    def step(self, name: str, loss: torch.Tensor, terms: dict[str, torch.Tensor] | None = None) -> None:
+        if not torch.isfinite(loss).all():
+            bad = [k for k, v in (terms or {}).items() if not torch.isfinite(v).all()] or [name]
+            raise NonFiniteLossError(f"non-finite loss at step {self.step_index}: term(s) {', '.join(bad)} "
+                                     f"= {float(loss.detach())} (optimiser {name!r}); lower the LR or check the data")
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.grad_clip:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+        optimizer.step()
+
+
+class EMA:
+    """Exponential moving average of the inference networks' floating-point state."""
+
+    def __init__(self, method: LearnedMethod, decay: float) -> None:
+        self.decay = decay
+        self.shadow = {k: v.detach().clone() for k, v in self._state(method).items()}
+
+    @staticmethod
+    def _state(method: LearnedMethod) -> dict[str, torch.Tensor]:
+        return {f"{n}.{k}": v for n, net in method.inference_networks().items() for k, v in net.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, method: LearnedMethod) -> None:
+        for k, v in self._state(method).items():
+            if v.dtype.is_floating_point:
+                self.shadow[k].lerp_(v, 1 - self.decay)
+            else:
+                self.shadow[k].copy_(v)
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    train_s: float
+    steps_per_s: float
+    best_valid_lsd: float
+    best_step: int
+    resumed_from: int
+    # Share of train_s spent making batches (crop + copy to the device), the rest being the method's
+    # forward/backward/optimiser steps: the check that data never bottlenecks training.
+    data_fraction: float = math.nan  # unknown for trainings finished before it was measured
+
+
+class Trainer:
+    """Trains one method; checkpoints and the step log go to `train_dir` (results/.train/<training key>/),
+    the step count for the progress display to `progress_path` (default: the same folder)."""
+
+    def __init__(self, cfg: TrainConfig, train_dir: Path, seed: int, device: str = "cpu",
+                 log: Callable[[str], None] = print, progress_path: Path | None = None) -> None:
+        self.cfg, self.train_dir, self.seed = cfg, Path(train_dir), seed
+        self.progress_path = progress_path or self.train_dir / PROGRESS
+        self.device = torch.device(device)
+        self.log = log
+        self.amp = self.device.type == "cuda"
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def _save(self, state: dict[str, Any]) -> None:
+        atomic_write(self.train_dir / CHECKPOINT, lambda tmp: torch.save(state, tmp))
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        path = self.train_dir / CHECKPOINT
+        return torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
+
+    # --- validation ------------------------------------------------------------------------------
+    def validate(self, method: LearnedMethod, valid: Pairs) -> float:
+        n = len(valid) if self.cfg.valid_items is None else min(self.cfg.valid_items, len(valid))
+        scores = []
+        for lr, hr in zip(valid.lr[:n], valid.hr[:n]):
+            est = super_resolve(method, lr, method.protocol, device=str(self.device))
+            scores.append(spectral.lsd(est, hr)[0])
+        return float(np.mean(scores))
+
+    # --- the loop --------------------------------------------------------------------------------
+    def fit(self, method: LearnedMethod, train: Pairs, valid: Pairs) -> TrainResult:
+        cfg, proto = self.cfg, method.protocol
+        self.train_dir.mkdir(parents=True, exist_ok=True)
+        method.to(self.device)
+        optimizers = method.configure_optimizers()
+        opt = OptimizerSet(optimizers, cfg.grad_clip)
+        # The schedule scales each optimiser's own LR (a method may give its optimisers different ones).
+        param_groups = [g for o in optimizers.values() for g in o.param_groups]
+        for group in param_groups:
+            group.setdefault("base_lr", group["lr"])
+        ema = EMA(method, cfg.ema_decay) if cfg.ema_decay else None
+        sampler = PairSampler(train, proto.scale, cfg.crop_seconds, proto.target_sr, cfg.batch_size, self.seed)
+        start, train_s, data_s = 0, 0.0, 0.0
+        best = {"lsd": math.inf, "step": -1, "weights": None}
+
+        ckpt = self.load_checkpoint()
+        if len(valid) == 0:
+            raise ValueError("the valid split is empty: the Trainer keeps the best checkpoint by validation LSD, "
+                             "so a learned method needs validation files")
+        if ckpt is not None and ckpt["final"]:
+            method.load_state_dict(ckpt["weights"])
+            self.log(f"training already finished at step {ckpt['step']}: reusing its weights")
+            return TrainResult(**ckpt["result"])
+        if ckpt is not None:
+            method.load_state_dict(ckpt["weights"])
+            for name, o in optimizers.items():
+                o.load_state_dict(ckpt["optimizers"][name])
+            if ema:
+                ema.shadow = ckpt["ema"]
+            best, start, train_s = ckpt["best"], ckpt["step"], ckpt["train_s"]
+            data_s = ckpt.get("data_s", 0.0)
+            torch.set_rng_state(ckpt["torch_rng"])
+            self.log(f"resuming from checkpoint at step {start}")
+        resumed_from = start
+
+        log_file = (self.train_dir / TRAIN_LOG).open("a", newline="")
+        writer = csv.writer(log_file)
+        if start == 0:
+            log_file.truncate(0)
+        t_last_progress = 0.0
+        try:
+            for step in range(start, cfg.steps):
+                t0 = time.perf_counter()
+                for group in param_groups:
+                    group["lr"] = group["base_lr"] * lr_factor(cfg, step)
+                method.train_mode(True)
+                opt.step_index = step
+                batch = sampler.batch(step, self.device)
+                data_s += time.perf_counter() - t0
+                with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                    losses = method.training_step(batch, opt)
+                values = {k: float(v.detach()) for k, v in losses.items()}
+                bad = [k for k, v in values.items() if not math.isfinite(v)]
+                if bad:
+                    raise NonFiniteLossError(f"non-finite loss at step {step}: term(s) {', '.join(bad)}")
+                if ema:
+                    ema.update(method)
+                train_s += time.perf_counter() - t0
+                if step == 0:
+                    writer.writerow(["step", "lr", "seconds", *values])
+                writer.writerow([step, param_groups[0]["lr"], f"{train_s:.3f}",
+                                 *(f"{v:.6g}" for v in values.values())])
+                done = step + 1
+                if done % cfg.valid_every == 0 or done == cfg.steps:
+                    best = self._validate_and_keep_best(method, ema, valid, done, best)
+                if done % cfg.checkpoint_every == 0 and done < cfg.steps:
+                    log_file.flush()
+                    self._save({"final": False, "step": done, "train_s": train_s, "data_s": data_s, "best": best,
+                                "weights": method.state_dict(),
+                                "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
+                                "ema": ema.shadow if ema else None, "torch_rng": torch.get_rng_state()})
+                if time.monotonic() - t_last_progress > PROGRESS_EVERY_S or done == cfg.steps:
+                    write_json(self.progress_path, {"step": done, "steps": cfg.steps, "loss": values.get("loss")})
+                    t_last_progress = time.monotonic()
+        finally:
+            log_file.close()
+
+        result = TrainResult(steps=cfg.steps, train_s=train_s, steps_per_s=cfg.steps / max(train_s, 1e-9),
+                             best_valid_lsd=best["lsd"], best_step=best["step"], resumed_from=resumed_from,
+                             data_fraction=data_s / max(train_s, 1e-9))
+        method.load_state_dict(best["weights"])
+        self._save({"final": True, "step": cfg.steps, "weights": method.state_dict(), "result": result.__dict__})
+        self.log(f"trained {cfg.steps} steps in {train_s:.1f} s; best valid LSD {best['lsd']:.3f} at step {best['step']}")
+        return result
+
+    def _validate_and_keep_best(self, method: LearnedMethod, ema: EMA | None, valid: Pairs, step: int,
+                                best: dict[str, Any]) -> dict[str, Any]:
+        """Score the weights that would be evaluated (the EMA ones when EMA is on); keep the best."""
+        raw = method.state_dict() if ema else None
+        if ema:
+            method.load_state_dict({**raw, **ema.shadow})
+        lsd = self.validate(method, valid)
+        self.log(f"step {step}: valid LSD {lsd:.4f}")
+        if lsd < best["lsd"]:
+            best = {"lsd": lsd, "step": step, "weights": copy.deepcopy(method.state_dict())}
+        if ema:
+            method.load_state_dict(raw)
+        return best
