@@ -9,7 +9,7 @@ from typing import Any
 from bench.core.files import atomic_write
 from bench.data import dataset_slug
 from bench.downstream.cells import DownstreamSpec
-from bench.report.tables import _ci, _fmt, _table
+from bench.report.tables import ci_text, fmt, markdown_table
 
 Row = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # (input name, HR-classifier eval, retrained eval)
 
@@ -17,7 +17,7 @@ Row = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # (input name, H
 def _acc(ev: dict[str, Any] | None) -> str:
     if not ev:
         return "—"
-    return f"{_fmt(ev['accuracy'], 3)} {_ci(*ev['accuracy_ci'], 3)}"
+    return f"{fmt(ev['accuracy'], 3)} {ci_text(*ev['accuracy_ci'], 3)}"
 
 
 def _gap_closed(ev: dict[str, Any] | None, hr: float, lr: float) -> str:
@@ -32,19 +32,19 @@ def accuracy_table(rows: list[Row]) -> str:
     hr_acc = rows[0][1]["accuracy"] if rows and rows[0][1] else float("nan")
     lr_acc = rows[1][1]["accuracy"] if len(rows) > 1 and rows[1][1] else float("nan")
     body = [[name, _acc(hr_ev), _gap_closed(hr_ev, hr_acc, lr_acc), _acc(own)] for name, hr_ev, own in rows]
-    return _table(["test input", "classifier trained on HR: accuracy [95 % CI]", "HR–LR gap closed",
+    return markdown_table(["test input", "classifier trained on HR: accuracy [95 % CI]", "HR–LR gap closed",
                    "classifier retrained on this input (train split): accuracy [95 % CI]"], body)
 
 
 def class_table(ev: dict[str, Any]) -> str:
     """Table 2 shape: per-class precision/recall/F1/support, then accuracy and the averages."""
     def row(name: str, m: dict[str, Any]) -> list[str]:
-        return [name, *[_fmt(m[k], 3) for k in ("precision", "recall", "f1")], str(m["support"])]
+        return [name, *[fmt(m[k], 3) for k in ("precision", "recall", "f1")], str(m["support"])]
 
     body = [row(c, m) for c, m in ev["classes"].items()]
-    body.append(["accuracy", "", "", _fmt(ev["accuracy"], 3), str(ev["n_files"])])
+    body.append(["accuracy", "", "", fmt(ev["accuracy"], 3), str(ev["n_files"])])
     body += [row(avg, ev[avg]) for avg in ("macro avg", "weighted avg")]
-    return _table(["class", "precision", "recall", "F1", "support"], body)
+    return markdown_table(["class", "precision", "recall", "F1", "support"], body)
 
 
 def _ok(record: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -105,7 +105,7 @@ def write_page(dataset: str, specs: list[DownstreamSpec], records: dict[str, dic
     failed = [(s, records[s.key]) for s in specs if s.key in records and records[s.key]["status"] != "ok"]
     if failed:
         parts += ["## Cells that did not finish", "",
-                  _table(["cell", "status", "error"], [[s.label, r["status"], r.get("error", "")] for s, r in failed]),
+                  markdown_table(["cell", "status", "error"], [[s.label, r["status"], r.get("error", "")] for s, r in failed]),
                   ""]
     page = out_dir / f"{slug}.md"
     atomic_write(page, lambda tmp: tmp.write_text("\n".join(parts)))

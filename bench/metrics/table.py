@@ -1,7 +1,7 @@
 """The metrics table: one row per metric a cell scores, read by scoring, pages, plots and results.csv.
 
 Adding a metric is its function (spectral.py or perceptual.py, or a module of its own) plus one row
-here; `tests/contract/test_metric_table.py` fails when a scored metric has no row. This module imports
+here; `tests/contract/test_registries.py` fails when a scored metric has no row. This module imports
 nothing heavy, so the command line can list conventions without importing torch.
 """
 from __future__ import annotations

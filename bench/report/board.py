@@ -33,13 +33,13 @@ def _finite(value: Any) -> bool:
         return False
 
 
-def _method_order(names: Iterable[str]) -> list[str]:
+def method_order(names: Iterable[str]) -> list[str]:
     """Registry order; methods this checkout does not register last, by name."""
     registered = method_names()
     return sorted(names, key=lambda m: (registered.index(m) if m in registered else len(registered), m))
 
 
-def _group_label(group: tuple) -> str:
+def group_label(group: tuple) -> str:
     profile, scale, low_sr, target_sr, lowpass = group
     return f"R={scale} ({low_sr / 1000:g}→{target_sr / 1000:g} kHz, {lowpass})"
 
@@ -137,7 +137,7 @@ class Board:
                 mask &= ok[col] == value
             rows = ok[mask]
             entries = [self._entry(m, rows[rows["method"] == m].sort_values("seed", kind="stable"))
-                       for m in _method_order(rows["method"].unique())]
+                       for m in method_order(rows["method"].unique())]
             for metric in ALL_METRICS:
                 _mark(entries, metric)
             self._entries[k] = entries
@@ -209,7 +209,7 @@ class Board:
             cells = pd.concat([cells, matched])
             filters = sorted(cells["lowpass"].unique(), key=lambda f: (f != train, f))
             means = cells.groupby(["method", "lowpass"])[self.lsd_col].mean()
-            methods = _method_order(cells["method"].unique())
+            methods = method_order(cells["method"].unique())
             values = np.array([[means.get((m, f), np.nan) for f in filters] for m in methods], dtype=float)
             out.append(Robustness(scale, target_sr, train, methods, filters, values))
         return out

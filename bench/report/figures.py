@@ -10,7 +10,7 @@ import soundfile as sf
 from bench.core.store import Store
 from bench.data import dataset_slug
 from bench.metrics.table import METRICS
-from bench.report.board import GROUP, Board, Robustness, _finite, _group_label, _method_order
+from bench.report.board import GROUP, Board, Robustness, _finite, group_label, method_order
 from bench.report.plots import (band_lsd_figure, cost_quality_figure, metric_vs_scale, robustness_heatmap,
                                 spectrogram_figure)
 
@@ -32,7 +32,7 @@ def _spectrogram_grid(store: Store, ok: pd.DataFrame, path: Path, title: str) ->
     for group, cells in ok.groupby(GROUP, sort=True):
         first = None
         panels = []
-        for method in _method_order(cells["method"].unique()):
+        for method in method_order(cells["method"].unique()):
             key = cells[cells["method"] == method].sort_values("seed", kind="stable")["key"].iloc[0]
             sample = _first_sample(store, key)
             if sample is None:
@@ -42,7 +42,7 @@ def _spectrogram_grid(store: Store, ok: pd.DataFrame, path: Path, title: str) ->
                 first = (item, folder)
                 lr, low_sr = sf.read(folder / f"{item}_lr.wav", dtype="float32")
                 hr, target_sr = sf.read(folder / f"{item}_hr.wav", dtype="float32")
-                panels += [(f"LR, {_group_label(group)}", lr, low_sr), ("HR", hr, target_sr)]
+                panels += [(f"LR, {group_label(group)}", lr, low_sr), ("HR", hr, target_sr)]
                 max_hz = max(max_hz, target_sr / 2)
             est_path = folder / f"{first[0]}_sr.wav"
             if est_path.is_file():
@@ -55,7 +55,7 @@ def _spectrogram_grid(store: Store, ok: pd.DataFrame, path: Path, title: str) ->
     return bool(rows)
 
 
-def _plots(board: Board, dataset: str, profile: str, groups: list[tuple], out_dir: Path) -> list[str]:
+def dataset_figures(board: Board, dataset: str, profile: str, groups: list[tuple], out_dir: Path) -> list[str]:
     """Draw the profile's figures; return the markdown lines that show them."""
     stem = _stem(dataset, profile)
     lines = []
@@ -77,11 +77,11 @@ def _plots(board: Board, dataset: str, profile: str, groups: list[tuple], out_di
         curves = {e.method: e.bands[1] for e in entries if e.bands}
         edges = next((e.bands[0] for e in entries if e.bands), None)
         if curves and edges:
-            band_groups.append((_group_label(group), edges, curves, group[2] / 2))
+            band_groups.append((group_label(group), edges, curves, group[2] / 2))
         pts = [(e.method, e.cost["infer_rtf"], e.stats[board.lsd_col].mean) for e in entries
                if _finite(e.cost["infer_rtf"]) and e.cost["infer_rtf"] > 0 and _finite(e.stats[board.lsd_col].mean)]
         if pts:
-            cost_groups.append((_group_label(group), pts))
+            cost_groups.append((group_label(group), pts))
     if band_groups:
         band_lsd_figure(band_groups, out_dir / "plots" / f"{stem}-bands.png",
                         f"{dataset} ({profile}): {METRICS['lsd'].title} per frequency band")

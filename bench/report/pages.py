@@ -21,8 +21,8 @@ from bench.core.store import Store
 from bench.data import dataset_slug, load_card
 from bench.metrics.stats import ALPHA, MIN_PAIRED_FILES, N_BOOT_CI, N_BOOT_TEST
 from bench.metrics.table import LSD_CONVENTIONS, METRICS
-from bench.report.board import GROUP, Board, _group_label, _method_order
-from bench.report.figures import _plots, robustness_figure
+from bench.report.board import GROUP, Board, group_label, method_order
+from bench.report.figures import dataset_figures, robustness_figure
 from bench.report.tables import (TIED, UNTESTED, conventions_table, cost_table, failed_table, headline, quality_table,
                                  reported_table, robustness_table)
 from methods import get_entry, method_names
@@ -85,14 +85,14 @@ def dataset_page(board: Board, dataset: str, out_dir: Path, reported: list[dict]
         groups = [g for g, _ in prof_rows.groupby(GROUP, sort=True)]
         for group in groups:
             entries = board.entries(group, dataset)
-            parts += [f"### {_group_label(group)}", "", quality_table(board, entries), "",
+            parts += [f"### {group_label(group)}", "", quality_table(board, entries), "",
                       "LSD under each named convention:", "", conventions_table(board, entries), "",
                       "Cost (training time and peak memory of the whole cell; RTF = inference seconds per second "
                       "of audio):", "", cost_table(entries), ""]
             rep = reported_table(board, entries, reported, group)
             if rep:
                 parts += ["Reported (as published; their protocol may differ in details) beside ours:", "", rep, ""]
-        parts += _plots(board, dataset, str(profile), groups, out_dir)
+        parts += dataset_figures(board, dataset, str(profile), groups, out_dir)
         parts += robustness_section(board, dataset, str(profile), out_dir)
     every = board.all_cells[board.all_cells["dataset"] == dataset]
     parts += ["## Methods on this page", "", *_method_notes(rows["method"].unique()), ""]
@@ -103,7 +103,7 @@ def dataset_page(board: Board, dataset: str, out_dir: Path, reported: list[dict]
 def _method_notes(names) -> list[str]:
     """One line per method: the registry's summary (caveats of a profile included), or why there is none."""
     registry = {n: e.summary for n in method_names() for e in [get_entry(n)]}
-    return [f"- `{m}`: {registry.get(m, 'not registered in this checkout')}" for m in _method_order(names)]
+    return [f"- `{m}`: {registry.get(m, 'not registered in this checkout')}" for m in method_order(names)]
 
 
 def robustness_section(board: Board, dataset: str, profile: str, out_dir: Path) -> list[str]:

@@ -9,45 +9,45 @@ from typing import Any
 import pandas as pd
 
 from bench.metrics.table import LSD_COLUMN, LSD_CONVENTIONS, METRICS, PERCEPTUAL_NAMES
-from bench.report.board import GROUP, Board, Entry, Robustness, _finite, _group_label, _method_order
+from bench.report.board import GROUP, Board, Entry, Robustness, _finite, group_label, method_order
 
 UNPROCESSED = "spline"  # the row that scores the unprocessed (interpolated) input
 TIED = "†"
 UNTESTED = "?"
 
 
-def _fmt(value: Any, digits: int) -> str:
+def fmt(value: Any, digits: int) -> str:
     """`value` with `digits` decimals, or "–" when it is missing or not finite."""
     return f"{float(value):.{digits}f}" if _finite(value) else "–"
 
 
-def _ci(lo: Any, hi: Any, digits: int) -> str:
+def ci_text(lo: Any, hi: Any, digits: int) -> str:
     """A confidence interval as printed after its mean: "[lo, hi]"."""
-    return f"[{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
+    return f"[{fmt(lo, digits)}, {fmt(hi, digits)}]"
 
 
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     """A markdown table; `|` and line breaks inside cells are escaped."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def _value_text(e: Entry, metric: str, with_ci: bool = True) -> str:
+def value_text(e: Entry, metric: str, with_ci: bool = True) -> str:
     """One entry's metric as a table cell: mean (± spread) [CI], bold when best, then its significance mark."""
     s = e.stats[metric]
     if not _finite(s.mean):
         return e.unavailable.get(metric, "–").split(" (")[0]
     d = METRICS[metric].digits
-    text = _fmt(s.mean, d)
+    text = fmt(s.mean, d)
     if (e.n_seeds > 1 or e.n_repeats > 1) and _finite(s.std):
-        text += f" ± {_fmt(s.std, d)}"
+        text += f" ± {fmt(s.std, d)}"
     if with_ci and _finite(s.lo):
-        text += f" {_ci(s.lo, s.hi, d)}"
+        text += f" {ci_text(s.lo, s.hi, d)}"
     mark = e.marks.get(metric)
     if mark == "best":
         return f"**{text}**"
@@ -65,13 +65,13 @@ def headline(board: Board, profile_rows: pd.DataFrame, datasets: list[str]) -> s
     rows = []
     for group, group_rows in profile_rows.groupby(GROUP, sort=True):
         per_dataset = {d: {e.method: e for e in board.entries(group, d)} for d in datasets}
-        for i, method in enumerate(_method_order(group_rows["method"].unique())):
-            cells = [_group_label(group) if i == 0 else "", method]
+        for i, method in enumerate(method_order(group_rows["method"].unique())):
+            cells = [group_label(group) if i == 0 else "", method]
             for d in datasets:
                 e = per_dataset[d].get(method)
-                cells += [_value_text(e, m, with_ci=False) if e else "" for m in metrics]
+                cells += [value_text(e, m, with_ci=False) if e else "" for m in metrics]
             rows.append(cells)
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def quality_table(board: Board, entries: list[Entry]) -> str:
@@ -79,15 +79,15 @@ def quality_table(board: Board, entries: list[Entry]) -> str:
     metrics = ["snr", board.lsd_col, "lsd_hf", "lsd_lf", "si_sdr", *PERCEPTUAL_NAMES]
     header = ["method", *[METRICS[m].heading for m in metrics], "files", "seeds"]
     rows = [[f"{e.method} (unprocessed input)" if e.method == UNPROCESSED else e.method,
-             *[_value_text(e, m) for m in metrics], str(e.n_files), str(e.n_seeds)] for e in entries]
-    return _table(header, rows)
+             *[value_text(e, m) for m in metrics], str(e.n_files), str(e.n_seeds)] for e in entries]
+    return markdown_table(header, rows)
 
 
 def conventions_table(board: Board, entries: list[Entry]) -> str:
     """LSD under each named convention, the headline one marked."""
     cols = [LSD_COLUMN[c] for c in LSD_CONVENTIONS]
     header = ["method", *[METRICS[c].heading + (" (headline)" if c == board.lsd_col else "") for c in cols]]
-    return _table(header, [[e.method, *[_value_text(e, c) for c in cols]] for e in entries])
+    return markdown_table(header, [[e.method, *[value_text(e, c) for c in cols]] for e in entries])
 
 
 def cost_table(entries: list[Entry]) -> str:
@@ -97,10 +97,10 @@ def cost_table(entries: list[Entry]) -> str:
     rows = []
     for e in entries:
         c = e.cost
-        rows.append([e.method, f"{int(c['params']):,}" if _finite(c["params"]) else "–", _fmt(c["train_s"], 1),
-                     _fmt(c["inference_steps"], 0), _fmt(c["infer_rtf"], 4), _fmt(c["peak_rss_mb"], 0),
-                     _fmt(c["peak_cuda_mb"], 0), c["device"]])
-    return _table(header, rows)
+        rows.append([e.method, f"{int(c['params']):,}" if _finite(c["params"]) else "–", fmt(c["train_s"], 1),
+                     fmt(c["inference_steps"], 0), fmt(c["infer_rtf"], 4), fmt(c["peak_rss_mb"], 0),
+                     fmt(c["peak_cuda_mb"], 0), c["device"]])
+    return markdown_table(header, rows)
 
 
 def _norm(name: Any) -> str:
@@ -122,19 +122,19 @@ def reported_table(board: Board, entries: list[Entry], reported: list[dict], gro
         lsd_col = LSD_COLUMN[conv]
         lsd_digits = METRICS[lsd_col].digits
         e = ours.get(_norm(r["method"]))
-        our_snr = _fmt(e.stats["snr"].mean, snr_digits) if e else "not run"
-        our_lsd = _fmt(e.stats[lsd_col].mean, lsd_digits) if e else "not run"
-        rows.append([str(r["method"]), _fmt(r.get("snr"), snr_digits), our_snr, _fmt(r.get("lsd"), lsd_digits),
+        our_snr = fmt(e.stats["snr"].mean, snr_digits) if e else "not run"
+        our_lsd = fmt(e.stats[lsd_col].mean, lsd_digits) if e else "not run"
+        rows.append([str(r["method"]), fmt(r.get("snr"), snr_digits), our_snr, fmt(r.get("lsd"), lsd_digits),
                      our_lsd, conv, str(r.get("source", "–"))])
     header = ["method", "SNR reported", "SNR ours", "LSD reported", "LSD ours", "our LSD convention", "source"]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def robustness_table(rob: Robustness, lsd_col: str) -> str:
     """Methods x test filters of one trained-on filter, the matched filter first."""
     digits = METRICS[lsd_col].digits
-    rows = [[m, *[_fmt(v, digits) for v in values]] for m, values in zip(rob.methods, rob.values)]
-    return _table(["method", *[f"test `{f}`" for f in rob.filters]], rows)
+    rows = [[m, *[fmt(v, digits) for v in values]] for m, values in zip(rob.methods, rob.values)]
+    return markdown_table(["method", *[f"test `{f}`" for f in rob.filters]], rows)
 
 
 def failed_table(bad: pd.DataFrame) -> str:
@@ -145,4 +145,4 @@ def failed_table(bad: pd.DataFrame) -> str:
     for _, r in bad.sort_values(["scale", "method", "profile", "seed"], kind="stable").iterrows():
         error = str(r["error"]).splitlines()[0] if str(r["error"]) else "–"
         rows.append([r["method"], str(r["scale"]), r["profile"], str(r["seed"]), r["status"], error, f"`{r['key']}`"])
-    return _table(["method", "R", "profile", "seed", "status", "error", "key"], rows)
+    return markdown_table(["method", "R", "profile", "seed", "status", "error", "key"], rows)
