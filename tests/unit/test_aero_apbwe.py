@@ -183,7 +183,9 @@ def test_generator_adversarial_loss_falls_with_the_discriminators_frozen(cls, ba
         return terms["adv"] + terms["fm"]
 
     before = float(adversarial().detach())
-    for _ in range(10):
+    # 20 steps: AP-BWE's adversarial + feature-matching total falls slowly at first (measured on a 2-core
+    # AMD EPYC: 0.91 of its start after 10 steps, 0.85 after 20; AERO: 0.34 and 0.27).
+    for _ in range(20):
         opt.step("gen", adversarial())
     after = float(adversarial().detach())
     assert after < 0.9 * before, (before, after)
