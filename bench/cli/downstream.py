@@ -15,14 +15,7 @@ from bench.core.spec import SpecError
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("downstream", help="recognition on a labelled corpus: does SR help a classifier?")
     p.add_argument("--dataset", default="synth-ship", help="a labelled corpus (default synth-ship; or shipsear)")
-    p.add_argument("--methods", default="all", help="comma list of SR methods, or 'all' (default)")
-    options.add_scales(p)
-    options.add_profile(p)
-    options.add_target_sr(p)
-    options.add_store(p)
-    options.add_lsd(p)
-    options.add_data(p)
-    options.add_executor(p)
+    options.add_cell_run(p)
     p.set_defaults(main=main)
 
 

@@ -71,3 +71,16 @@ def add_executor(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retry-failed", action="store_true", help="re-run cells whose record says failed")
     add_device(p)
     add_slurm_arguments(p)
+
+
+def add_cell_run(p: argparse.ArgumentParser) -> None:
+    """What every command that plans and runs SR cells takes: methods, scales, profile, target rate,
+    folders, the headline LSD, data roots, executor and its resources."""
+    p.add_argument("--methods", default="all", help="comma list of methods, or 'all' (default)")
+    add_scales(p)
+    add_profile(p)
+    add_target_sr(p)
+    add_store(p)
+    add_lsd(p)
+    add_data(p)
+    add_executor(p)

@@ -13,11 +13,8 @@ from bench.core.spec import LOWPASS_KINDS
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("run", help="train and evaluate cells, then rebuild the leaderboard")
-    p.add_argument("--methods", default="all", help="comma list of methods, or 'all' (default)")
-    options.add_scales(p)
+    options.add_cell_run(p)
     p.add_argument("--datasets", default="synth-speech", help="comma list of datasets, or 'all' (default synth-speech)")
-    options.add_profile(p)
-    options.add_target_sr(p)
     p.add_argument("--lowpass", default="cheby1",
                    help=f"anti-alias filter(s) of the test pairs, comma list or 'all' ({', '.join(LOWPASS_KINDS)}; "
                         "default cheby1)")
@@ -27,10 +24,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--eval-repeats", type=int, default=None, metavar="K",
                    help="stochastic methods (diffusion): enhance the test set K times with different sampling "
                         "noise, pages show mean ± std over the K passes (default 1 in smoke/quick, 5 in paper)")
-    options.add_store(p)
-    options.add_lsd(p)
-    options.add_data(p)
-    options.add_executor(p)
     p.set_defaults(main=main)
 
 
