@@ -8,7 +8,6 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from submitit.core.utils import pickle_load
 from submitit.slurm.slurm import SlurmJob
 
 from bench.core.files import write_json
+from bench.core.records import now_utc
 from bench.core.spec import CellSpec
 from bench.core.store import Store
 from bench.executors.base import Landing, infeasible_record
@@ -77,7 +77,7 @@ class SlurmExecutor:
         submitit_dir = run_dir / "submitit"   # fresh per run: SLURM job ids restart after a purge
         submitit_dir.mkdir(parents=True, exist_ok=True)
         manifest: dict[str, Any] = {
-            "run_id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "run_id": run_id, "created": now_utc(),
             "results": str(store.root), "submitit_folder": str(submitit_dir), "command": sys.argv,
             "driver": {"host": socket.gethostname(), "pid": os.getpid()}, "options": asdict(opts), "jobs": []}
 
