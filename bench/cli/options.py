@@ -6,18 +6,8 @@ import argparse
 from bench.core.profiles import PROFILES
 from bench.core.spec import DEVICES
 from bench.executors import EXECUTORS
+from bench.executors.slurm.options import add_slurm_arguments, positive_int
 from bench.metrics.table import LSD_CONVENTION, LSD_CONVENTIONS
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1, with a message naming the value."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
 
 
 def add_profile(p: argparse.ArgumentParser, default: str | None = "quick", text: str = "compute budget") -> None:
@@ -61,8 +51,6 @@ def add_device(p: argparse.ArgumentParser) -> None:
 
 
 def add_executor(p: argparse.ArgumentParser) -> None:
-    from bench.executors.slurm.options import add_slurm_arguments
-
     p.add_argument("--executor", default="ray", choices=list(EXECUTORS),
                    help="where cells run (default ray; slurm: through submitit, see the --slurm-* flags)")
     p.add_argument("--ray-address", default=None, help="attach to an existing Ray cluster instead of embedded Ray")

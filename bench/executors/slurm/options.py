@@ -34,7 +34,7 @@ class SlurmOptions:
     max_requeues: int = 3                 # time-limit requeues of a checkpointable (training) cell
 
 
-def _int_at_least(low: int) -> Callable[[str], int]:
+def int_at_least(low: int) -> Callable[[str], int]:
     """argparse type: an integer >= low, with a message naming the value."""
 
     def parse(text: str) -> int:
@@ -49,8 +49,8 @@ def _int_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
-_positive_int = _int_at_least(1)
-_nonnegative_int = _int_at_least(0)
+positive_int = int_at_least(1)
+nonnegative_int = int_at_least(0)
 
 
 def _positive_float(text: str) -> float:
@@ -92,16 +92,16 @@ def add_slurm_arguments(parser: argparse.ArgumentParser) -> None:
     """The --slurm-* flags of `bench run` (used with --executor slurm)."""
     g = parser.add_argument_group("SLURM (--executor slurm)")
     g.add_argument("--slurm-partition", default=None, help="partition (default: the cluster's default)")
-    g.add_argument("--slurm-time", type=_positive_int, default=DEFAULT_TIME_MIN, metavar="MIN",
+    g.add_argument("--slurm-time", type=positive_int, default=DEFAULT_TIME_MIN, metavar="MIN",
                    help=f"time limit per cell job in minutes (default {DEFAULT_TIME_MIN}); training cells requeue "
                         "and resume past it")
-    g.add_argument("--slurm-gpus-per-task", type=_nonnegative_int, default=None, metavar="N",
+    g.add_argument("--slurm-gpus-per-task", type=nonnegative_int, default=None, metavar="N",
                    help="GPUs for each cell that uses GPUs (default: what the method asks for its profile)")
-    g.add_argument("--slurm-cpus-per-task", type=_positive_int, default=None, metavar="N",
+    g.add_argument("--slurm-cpus-per-task", type=positive_int, default=None, metavar="N",
                    help="CPUs for every cell (default: what the method asks; torch uses that many threads)")
     g.add_argument("--slurm-mem-gb", type=_positive_float, default=None, metavar="GB",
                    help="memory per cell job (default: the cluster's default)")
-    g.add_argument("--slurm-array-parallelism", type=_positive_int, default=None, metavar="N",
+    g.add_argument("--slurm-array-parallelism", type=positive_int, default=None, metavar="N",
                    help="at most N tasks of one job array run at once (default: submitit's 256)")
     g.add_argument("--slurm-account", default=None, help="account to charge")
     g.add_argument("--slurm-qos", default=None, help="quality of service")
