@@ -14,7 +14,7 @@ Every hook the harness calls is declared here with its default; a method overrid
     enhance(lr)            the mapping above (required)
     Config, profile_overrides, resources(profile)
     stochastic, reseed(seed), inference_steps     sampling methods (methods/common/diffusion.py)
-    build_networks, forward, losses, configure_optimizers, training_step   learned methods
+    build_networks, forward, losses, configure_optimizers, training_phases, training_step   learned methods
 
 Methods import from bench/ only `bench.core.spec` types and `bench.signal` helpers; the optimiser and
 LR-schedule helpers they share with the Trainer live here, so no model imports the engine.
@@ -112,9 +112,13 @@ class Method:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What the shared Trainer needs from a learned method's config (its `train` field)."""
+    """What the shared Trainer needs from a learned method's config (its `train` field).
 
-    steps: int = 1000
+    `steps` None: the harness sets the step count from the profile's training budget in FLOPs (every
+    learned method of `smoke` and `quick` gets the same compute); `paper` configs give the published
+    count. Schedules are written as shares of the steps, so they stretch to whatever count is set."""
+
+    steps: int | None = None
     batch_size: int = 16
     crop_seconds: float = 0.5          # HR crop length; rounded down to a multiple of R samples
     optimizer: str = "adam"            # adam | adamw | sgd
@@ -123,12 +127,19 @@ class TrainConfig:
     momentum: float = 0.9              # sgd only
     weight_decay: float = 0.0
     schedule: str = "constant"         # constant | cosine (to 0 at `steps`), after linear warm-up
-    warmup_steps: int = 0
+    warmup: float = 0.0                # linear warm-up, as a share of the steps
     grad_clip: float | None = 1.0      # max global grad norm per optimiser; None = off
     ema_decay: float | None = None     # keep an EMA of the inference networks and evaluate it
-    valid_every: int = 200             # validation LSD on the valid split; the best step is kept
+    # Validation LSD on the valid split at 1/8, 1/4, 1/2 and all of the steps (the anytime curve), and
+    # every `valid_every` steps besides where set (long runs); the best validated step is kept.
+    valid_every: int | None = None
     checkpoint_every: int = 200        # resumable training state, written atomically
     valid_items: int | None = 8        # valid files scored per validation (None = all)
+
+
+def phase_start(share: float, steps: int) -> int:
+    """First step of a training phase that starts at `share` of `steps` (GAN start, fusion stage)."""
+    return min(steps, max(0, round(share * steps)))
 
 
 @dataclass
@@ -177,6 +188,11 @@ class LearnedMethod(Method):
         params = [p for name, net in self.networks.items() if name not in self.training_only
                   for p in net.parameters()]
         return {"main": make_optimizer(self.config.train, params)}
+
+    def training_phases(self) -> dict[str, float]:
+        """Spans of steps whose step differs in cost, by name -> share of the steps where each starts
+        (increasing, the first at 0). The Trainer counts one step of each to meet a FLOP budget."""
+        return {"train": 0.0}
 
     def training_step(self, batch: Batch, opt: Any) -> dict[str, torch.Tensor]:
         losses = self.losses(batch)
@@ -228,12 +244,13 @@ def make_optimizer(cfg: TrainConfig, params: Iterable[torch.nn.Parameter]) -> to
 
 
 def lr_factor(cfg: TrainConfig, step: int) -> float:
-    """Multiplier of the base LR at `step`: linear warm-up, then constant or cosine to 0."""
-    if step < cfg.warmup_steps:
-        return (step + 1) / cfg.warmup_steps
+    """Multiplier of the base LR at `step` of `cfg.steps`: linear warm-up, then constant or cosine to 0."""
+    warmup = round(cfg.warmup * cfg.steps)
+    if step < warmup:
+        return (step + 1) / warmup
     if cfg.schedule == "constant":
         return 1.0
     if cfg.schedule == "cosine":
-        span = max(1, cfg.steps - cfg.warmup_steps)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - cfg.warmup_steps) / span)))
+        span = max(1, cfg.steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / span)))
     raise ValueError(f"unknown schedule {cfg.schedule!r}; choose constant or cosine")

@@ -17,6 +17,7 @@ imports torch, Ray or submitit.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from bench.cli import downstream, enhance, leaderboard, listing, prepare, run, slurm_jobs
@@ -34,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["python", "-m", "bench", *argv])  # kept in each record it plans
     try:
         return args.main(args)
     except SpecError as exc:  # also bench.core.store.StoreWriteError: results folder not writable, found up front

@@ -31,17 +31,18 @@ def main(args: argparse.Namespace) -> int:
     if len({s.dataset for s in specs}) != 1:
         raise SpecError(f"--dataset names one labelled corpus, got {args.dataset!r}")
     check_labelled(specs[0].dataset)  # before any SR cell is trained for it
+    if len({s.seed for s in specs}) > 1:
+        raise SpecError("downstream pages compare one seed of each condition: pass --seed N, not --seeds")
     t0 = time.perf_counter()
     store = Store(args.results)
     store.check_writable()
     sr_records = execute(args, specs, store)  # reuses finished SR cells; trains only the missing ones
-    down = plan_downstream(specs, args.profile, args.seed)
+    down = plan_downstream(specs, args.profile, specs[0].seed)
     print(f"{len(down)} downstream cells (classifiers)", file=sys.stderr)
     records = run_downstream(down, store, args.retry_failed, num_threads=args.num_cpus or os.cpu_count() or 1,
                              device=resolve_device(args.device), say=lambda m: print(m, file=sys.stderr))
-    command = " ".join(["python -m bench downstream", f"--dataset {specs[0].dataset}", f"--methods {args.methods}",
-                        f"--scales {args.scales}", f"--profile {args.profile}"])
-    page = write_page(specs[0].dataset, down, {r["key"]: r for r in records}, Path(args.leaderboard), command)
+    page = write_page(specs[0].dataset, down, {r["key"]: r for r in records}, Path(args.leaderboard),
+                      args.command_line)
     build_leaderboard(store, args.leaderboard, lsd=args.lsd)
     bad = [r for r in [*sr_records, *records] if r["status"] != "ok"]
     print(f"done in {time.perf_counter() - t0:.1f} s: {len(bad)} cells not ok; page {page.resolve()}", file=sys.stderr)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.core.profiles import PROFILES
+from bench.core.profiles import PROFILES, parse_budget
 from bench.core.spec import DEVICES
 from bench.executors import EXECUTORS
 from bench.executors.slurm.options import add_slurm_arguments, positive_int
@@ -55,10 +55,21 @@ def add_executor(p: argparse.ArgumentParser) -> None:
                    help="where cells run (default ray; slurm: through submitit, see the --slurm-* flags)")
     p.add_argument("--ray-address", default=None, help="attach to an existing Ray cluster instead of embedded Ray")
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs to use (default: all of this machine)")
-    p.add_argument("--seed", type=int, default=0, help="user seed; each cell derives its own from its key")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, default=0, help="user seed; each cell derives its own from its key")
+    seeds.add_argument("--seeds", default=None, metavar="S,S,...",
+                       help="run every cell once per seed (e.g. 0,1,2); pages show mean ± std across seeds")
     p.add_argument("--retry-failed", action="store_true", help="re-run cells whose record says failed")
     add_device(p)
     add_slurm_arguments(p)
+
+
+def budget_arg(text: str) -> tuple[float, bool]:
+    """argparse type of --budget: (value, relative), see bench.core.profiles.parse_budget."""
+    try:
+        return parse_budget(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_cell_run(p: argparse.ArgumentParser) -> None:
@@ -67,6 +78,9 @@ def add_cell_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", default="all", help="comma list of methods, or 'all' (default)")
     add_scales(p)
     add_profile(p)
+    p.add_argument("--budget", type=budget_arg, default=None, metavar="FLOPS|xK",
+                   help="training FLOPs of every learned cell, or xK for K times the profile's (default: the "
+                        "profile's budget; paper: each recipe's own steps)")
     add_target_sr(p)
     add_store(p)
     add_lsd(p)

@@ -104,6 +104,12 @@ class CellSpec:
     scoring_hash: str = ""
     # Passes over the test set with fresh sampling noise (stochastic methods; 1 for the others).
     eval_repeats: int = 1
+    # Training budget in FLOPs of a learned cell (the profile's, or --budget); None: parameter-free
+    # methods, and recipes that keep their own step count (paper).
+    train_budget: float | None = None
+    # The command line that planned the cell: kept in its record for the page's "how to reproduce"
+    # line; not keyed (two commands asking for one cell share it).
+    command: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -120,22 +126,30 @@ class CellSpec:
         d["protocol"] = Protocol(**d["protocol"])
         return cls(**d)
 
+    def _keyed(self) -> dict[str, Any]:
+        """The spec as keyed: fields at their defaults are left out as before they existed, so the
+        cells keyed then stay valid."""
+        d = self.to_dict()
+        d.pop("command")
+        if d["eval_repeats"] == 1:
+            d.pop("eval_repeats")
+        if d["train_budget"] is None:
+            d.pop("train_budget")
+        return d
+
     @property
     def key(self) -> str:
-        d = self.to_dict()
-        if d["eval_repeats"] == 1:  # keyed as before the field existed, so those cells stay valid
-            d.pop("eval_repeats")
-        return content_key(d)
+        return content_key(self._keyed())
 
     @property
     def training_key(self) -> str:
         """Names the trained weights: everything that shapes training, nothing that only shapes
         evaluation (test filter, scoring code, evaluation repeats), so cells differing only there
         share one training."""
-        d = self.to_dict()
+        d = self._keyed()
         d["protocol"] = dataclasses.asdict(self.protocol.for_training())
         d.pop("scoring_hash")
-        d.pop("eval_repeats")
+        d.pop("eval_repeats", None)
         return content_key(d)
 
     @property

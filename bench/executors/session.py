@@ -15,7 +15,7 @@ from bench.core.spec import CellSpec, SpecError
 from bench.core.store import Store
 from bench.data import load_card, load_pairs
 from bench.executors import make_executor
-from bench.run.plan import plan_cells, triage
+from bench.run.plan import parse_seeds, plan_cells, triage
 from bench.run.prepare import check_for_run, resolve_for_run
 from bench.run.progress import Progress
 from methods import load_method_class
@@ -37,9 +37,10 @@ def resolve_device(device: str) -> str:
 def plan_run(args: argparse.Namespace) -> list[CellSpec]:
     """The validated, keyed cells of a `run` command line (a `downstream` one plans its SR cells here too)."""
     datasets = resolve_for_run(args)  # data roots, --split, 'all' = the corpora present
-    specs = plan_cells(args.methods, datasets, args.scales, args.profile, args.seed, args.target_sr,
-                       args.lowpass, args.train_lowpass,
-                       getattr(args, "eval_repeats", None))  # validates everything before a byte is written
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
+    specs = plan_cells(args.methods, datasets, args.scales, args.profile, tuple(seeds), args.target_sr,
+                       args.lowpass, args.train_lowpass, getattr(args, "eval_repeats", None),
+                       args.budget, args.command_line)  # validates everything before a byte is written
     check_for_run(args, specs)  # real corpora: every file checked (manifest) before any training
     if args.device == "cuda" and not args.ray_address and args.executor != "slurm":
         resolve_device("cuda")  # fail before anything is written; a cluster is checked by its executor

@@ -34,7 +34,7 @@ from methods import load_method_class
 def base_record(spec: CellSpec, status: str, device: str = "cpu", **fields: Any) -> dict[str, Any]:
     """The fields every SR record has, whatever its status."""
     return record_fields(spec.key, spec.to_dict(), status, spec.seed, spec.rng_seed, device,
-                         protocol=spec.protocol.describe(), **fields)
+                         protocol=spec.protocol.describe(), command=spec.command, **fields)
 
 
 def failure_record(spec: CellSpec, exc: BaseException, device: str = "cpu", status: str = "failed") -> dict[str, Any]:
@@ -93,7 +93,7 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
     cls = load_method_class(spec.method)
     method = cls(cls.config_from_dict(spec.method_config), proto)
     log_line(cell_dir, f"start {spec.label} on {device}")
-    training: dict[str, Any] = {"train_s": 0.0}
+    training: dict[str, Any] = {"train_s": 0.0, "train_steps": 0, "train_flops": 0.0, "train_audio_s": 0.0}
     if cls.trainable:
         train, valid = (load_pairs(card, split, proto.for_training(), store.cache_dir, profile.max_items[split])
                         for split in ("train", "valid"))
@@ -101,7 +101,8 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
         # Cells sharing one training (same model, another test filter) wait for it rather than repeat it.
         with cell_lock(train_dir, notify=lambda who: log_line(cell_dir, f"waiting for the shared training ({who})")):
             trainer = Trainer(method.config.train, train_dir, spec.rng_seed, device,
-                              log=lambda m: log_line(cell_dir, m), progress_path=cell_dir / PROGRESS)
+                              log=lambda m: log_line(cell_dir, m), progress_path=cell_dir / PROGRESS,
+                              budget=spec.train_budget)
             training = {**dataclasses.asdict(trainer.fit(method, train, valid)), "train_key": spec.training_key}
 
     audio_s = sum(len(hr) for hr in test.hr) / proto.target_sr

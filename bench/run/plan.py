@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bench.core.hashing import code_hash
+from bench.core.profiles import resolve_budget
 from bench.core.spec import LOWPASS_KINDS, CellSpec, Protocol, SpecError, check_scale
 from bench.core.store import RETRYABLE, Store
 from bench.data import check_rates, data_hash, dataset_names, load_card
@@ -46,21 +47,45 @@ SCORING_MODULES = ("bench.run.evaluate",)
 DEFAULT_EVAL_REPEATS = {"smoke": 1, "quick": 1, "paper": 5}
 
 
-def resolve_method(spec: CellSpec) -> CellSpec:
+def parse_seeds(value: str) -> list[int]:
+    """'0,1,2' -> [0, 1, 2] (each a non-negative integer, in the order given, without duplicates)."""
+    seeds = []
+    for part in value.split(","):
+        try:
+            seed = int(part.strip())
+        except ValueError:
+            seed = -1
+        if seed < 0:
+            raise SpecError(f"seed {part.strip()!r} is impossible: pass non-negative integers, e.g. --seeds 0,1,2")
+        seeds.append(seed)
+    return list(dict.fromkeys(seeds))
+
+
+def resolve_method(spec: CellSpec, budget: tuple[float, bool] | None = None) -> CellSpec:
     """Fill into the spec what its key must cover beyond the command line: the method's config for
-    the profile, hashes of the method's source, of the data (card + data code) and of the scoring code.
-    A deterministic method gets eval_repeats 1 (repeating it would only repeat the same numbers)."""
+    the profile, hashes of the method's source, of the data (card + data code) and of the scoring code,
+    and a learned method's training budget (the profile's, or `budget` from --budget, see
+    bench.core.profiles.parse_budget). A deterministic method gets eval_repeats 1 (repeating it would
+    only repeat the same numbers)."""
     cls = load_method_class(spec.method)
     config = cls.config_for(spec.profile)
+    try:
+        train_budget = resolve_budget(spec.profile, budget) if cls.trainable else None
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    if cls.trainable and train_budget is None and config.train.steps is None:
+        raise SpecError(f"{spec.method} has no step count in profile {spec.profile!r}: pass --budget (FLOPs)")
     return replace(spec, method_config=cls.config_dict(config), code_hash=code_hash([method_module(spec.method)]),
                    data_hash=data_hash(load_card(spec.dataset)), scoring_hash=code_hash(SCORING_MODULES),
-                   eval_repeats=spec.eval_repeats if cls.stochastic else 1)
+                   eval_repeats=spec.eval_repeats if cls.stochastic else 1, train_budget=train_budget)
 
 
-def plan_cells(methods: str, datasets: str, scales: str, profile: str = "quick", seed: int = 0,
+def plan_cells(methods: str, datasets: str, scales: str, profile: str = "quick", seeds: tuple[int, ...] = (0,),
                target_sr: int | None = None, lowpass: str = "cheby1",
-               train_lowpass: str | None = None, eval_repeats: int | None = None) -> list[CellSpec]:
-    """Every (dataset, scale, test filter, method) cell of a `bench run` command line, validated and keyed.
+               train_lowpass: str | None = None, eval_repeats: int | None = None,
+               budget: tuple[float, bool] | None = None, command: str = "") -> list[CellSpec]:
+    """Every (dataset, scale, test filter, method, seed) cell of a `bench run` command line, validated
+    and keyed; `command` (the command line) is kept in each record.
 
     `lowpass` is a comma list (or 'all'). With `train_lowpass`, learned methods train once on that
     filter and are tested on every listed one (the filter-robustness table); without it each cell
@@ -77,8 +102,8 @@ def plan_cells(methods: str, datasets: str, scales: str, profile: str = "quick",
         for proto in protocols:
             check_rates(card, proto)
     repeats = DEFAULT_EVAL_REPEATS[profile] if eval_repeats is None else eval_repeats
-    return [resolve_method(CellSpec(m, card.name, proto, profile, seed, eval_repeats=repeats))
-            for card in cards for proto in protocols for m in method_list]
+    return [resolve_method(CellSpec(m, card.name, proto, profile, seed, eval_repeats=repeats, command=command), budget)
+            for seed in seeds for card in cards for proto in protocols for m in method_list]
 
 
 @dataclass

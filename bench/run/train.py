@@ -2,6 +2,11 @@
 
 The loop owns the step budget, optimisers and LR schedules (from the method's TrainConfig),
 gradient clipping, EMA, AMP (bf16 autocast, CUDA only), validation, checkpoints and the NaN guard.
+The step count: with a budget in FLOPs (`smoke` and `quick`, or `--budget`), the Trainer counts one
+real step of each of the method's phases (bench/run/flops.py) and sets the fewest steps whose FLOPs
+reach the budget; without one (`paper`), the config's own count, whose FLOPs are recorded all the same.
+Validation runs at 1/8, 1/4, 1/2 and all of the steps: the anytime curve of the record.
+
 A method only says what one step is (`training_step`, which may drive several optimisers through
 `OptimizerSet.step`), so a GAN and a plain regression net run through the same loop.
 
@@ -13,9 +18,10 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,6 +31,7 @@ import torch
 from bench.core.files import atomic_write, write_json
 from bench.data import Pairs
 from bench.metrics import spectral
+from bench.run.flops import ANYTIME_FRACTIONS, StepCost, measure_step_cost
 from bench.run.inference import super_resolve
 from methods.api import Batch, LearnedMethod, TrainConfig, lr_factor
 
@@ -108,7 +115,7 @@ class EMA:
 
 @dataclass
 class TrainResult:
-    steps: int
+    train_steps: int
     train_s: float
     steps_per_s: float
     best_valid_lsd: float
@@ -116,7 +123,17 @@ class TrainResult:
     resumed_from: int
     # Share of train_s spent making batches (crop + copy to the device), the rest being the method's
     # forward/backward/optimiser steps: the check that data never bottlenecks training.
-    data_fraction: float = math.nan  # unknown for trainings finished before it was measured
+    data_fraction: float
+    train_flops: float                     # FLOPs of all the steps made (bench/run/flops.py)
+    train_budget_flops: float | None       # the budget that set the step count; None: the config's count
+    train_flops_per_step: dict[str, int]   # phase -> FLOPs of one step
+    train_audio_s: float                   # HR audio seconds seen: steps x batch x crop
+    anytime: list[dict[str, float]] = field(default_factory=list)  # fraction, step, flops, valid_lsd
+
+
+def anytime_steps(steps: int) -> dict[int, float]:
+    """The steps validated for the anytime curve -> their share of the budget."""
+    return {max(1, round(f * steps)): f for f in ANYTIME_FRACTIONS}
 
 
 class Trainer:
@@ -124,8 +141,9 @@ class Trainer:
     the step count for the progress display to `progress_path` (default: the same folder)."""
 
     def __init__(self, cfg: TrainConfig, train_dir: Path, seed: int, device: str = "cpu",
-                 log: Callable[[str], None] = print, progress_path: Path | None = None) -> None:
-        self.cfg, self.train_dir, self.seed = cfg, Path(train_dir), seed
+                 log: Callable[[str], None] = print, progress_path: Path | None = None,
+                 budget: float | None = None) -> None:
+        self.cfg, self.train_dir, self.seed, self.budget = cfg, Path(train_dir), seed, budget
         self.progress_path = progress_path or self.train_dir / PROGRESS
         self.device = torch.device(device)
         self.log = log
@@ -148,11 +166,44 @@ class Trainer:
             scores.append(spectral.lsd(est, hr)[0])
         return float(np.mean(scores))
 
+    # --- the step count ------------------------------------------------------------------------------
+    def _plan_steps(self, method: LearnedMethod, sampler: PairSampler) -> tuple[int, StepCost]:
+        """Count one step of each phase; the step count that meets the budget (or the config's).
+        Sets the count into the method's config, so its own phase bounds and schedules follow it."""
+        cost = measure_step_cost(method, sampler.batch(0, self.device),
+                                 lambda probe: OptimizerSet(probe.configure_optimizers(), self.cfg.grad_clip))
+        if self.budget is not None:
+            steps = cost.steps_for(self.budget)
+        elif self.cfg.steps is not None:
+            steps = self.cfg.steps
+        else:
+            raise ValueError(f"{method.name}'s {method.config.__class__.__name__} sets no step count and no training "
+                             "budget was given: pass --budget (FLOPs) or set train.steps")
+        self.cfg = dataclasses.replace(self.cfg, steps=steps)
+        method.config = dataclasses.replace(method.config, train=self.cfg)
+        return steps, cost
+
     # --- the loop --------------------------------------------------------------------------------
     def fit(self, method: LearnedMethod, train: Pairs, valid: Pairs) -> TrainResult:
-        cfg, proto = self.cfg, method.protocol
+        proto = method.protocol
         self.train_dir.mkdir(parents=True, exist_ok=True)
         method.to(self.device)
+        if len(valid) == 0:
+            raise ValueError("the valid split is empty: the Trainer keeps the best checkpoint by validation LSD, "
+                             "so a learned method needs validation files")
+        ckpt = self.load_checkpoint()
+        if ckpt is not None and ckpt["final"]:
+            method.load_state_dict(ckpt["weights"])
+            method.config = dataclasses.replace(method.config, train=dataclasses.replace(self.cfg, steps=ckpt["step"]))
+            self.log(f"training already finished at step {ckpt['step']}: reusing its weights")
+            return TrainResult(**ckpt["result"])
+        sampler = PairSampler(train, proto.scale, self.cfg.crop_seconds, proto.target_sr, self.cfg.batch_size,
+                              self.seed)
+        steps, cost = self._plan_steps(method, sampler)
+        cfg = self.cfg
+        self.log(f"{steps} steps of {', '.join(f'{n} {f / 1e9:.3g} GFLOP' for n, f in cost.as_dict().items())}: "
+                 f"{cost.through(steps, steps) / 1e12:.3g} TFLOP"
+                 + (f" (budget {self.budget / 1e12:.3g} TFLOP)" if self.budget is not None else " (the config's steps)"))
         optimizers = method.configure_optimizers()
         opt = OptimizerSet(optimizers, cfg.grad_clip)
         # The schedule scales each optimiser's own LR (a method may give its optimisers different ones).
@@ -160,29 +211,21 @@ class Trainer:
         for group in param_groups:
             group.setdefault("base_lr", group["lr"])
         ema = EMA(method, cfg.ema_decay) if cfg.ema_decay else None
-        sampler = PairSampler(train, proto.scale, cfg.crop_seconds, proto.target_sr, cfg.batch_size, self.seed)
         start, train_s, data_s = 0, 0.0, 0.0
         best = {"lsd": math.inf, "step": -1, "weights": None}
-
-        ckpt = self.load_checkpoint()
-        if len(valid) == 0:
-            raise ValueError("the valid split is empty: the Trainer keeps the best checkpoint by validation LSD, "
-                             "so a learned method needs validation files")
-        if ckpt is not None and ckpt["final"]:
-            method.load_state_dict(ckpt["weights"])
-            self.log(f"training already finished at step {ckpt['step']}: reusing its weights")
-            return TrainResult(**ckpt["result"])
+        anytime: list[dict[str, float]] = []
         if ckpt is not None:
             method.load_state_dict(ckpt["weights"])
             for name, o in optimizers.items():
                 o.load_state_dict(ckpt["optimizers"][name])
             if ema:
                 ema.shadow = ckpt["ema"]
-            best, start, train_s = ckpt["best"], ckpt["step"], ckpt["train_s"]
-            data_s = ckpt.get("data_s", 0.0)
+            best, start, train_s, data_s = ckpt["best"], ckpt["step"], ckpt["train_s"], ckpt["data_s"]
+            anytime = ckpt["anytime"]
             torch.set_rng_state(ckpt["torch_rng"])
             self.log(f"resuming from checkpoint at step {start}")
         resumed_from = start
+        validate_at = anytime_steps(steps)
 
         log_file = (self.train_dir / TRAIN_LOG).open("a", newline="")
         writer = csv.writer(log_file)
@@ -190,7 +233,7 @@ class Trainer:
             log_file.truncate(0)
         t_last_progress = 0.0
         try:
-            for step in range(start, cfg.steps):
+            for step in range(start, steps):
                 t0 = time.perf_counter()
                 for group in param_groups:
                     group["lr"] = group["base_lr"] * lr_factor(cfg, step)
@@ -212,31 +255,37 @@ class Trainer:
                 writer.writerow([step, param_groups[0]["lr"], f"{train_s:.3f}",
                                  *(f"{v:.6g}" for v in values.values())])
                 done = step + 1
-                if done % cfg.valid_every == 0 or done == cfg.steps:
-                    best = self._validate_and_keep_best(method, ema, valid, done, best)
-                if done % cfg.checkpoint_every == 0 and done < cfg.steps:
+                if done in validate_at or (cfg.valid_every and done % cfg.valid_every == 0):
+                    best, lsd = self._validate_and_keep_best(method, ema, valid, done, best)
+                    if done in validate_at:
+                        anytime.append({"fraction": validate_at[done], "step": done,
+                                        "flops": cost.through(done, steps), "valid_lsd": lsd})
+                if done % cfg.checkpoint_every == 0 and done < steps:
                     log_file.flush()
                     self._save({"final": False, "step": done, "train_s": train_s, "data_s": data_s, "best": best,
-                                "weights": method.state_dict(),
+                                "anytime": anytime, "weights": method.state_dict(),
                                 "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
                                 "ema": ema.shadow if ema else None, "torch_rng": torch.get_rng_state()})
-                if time.monotonic() - t_last_progress > PROGRESS_EVERY_S or done == cfg.steps:
-                    write_json(self.progress_path, {"step": done, "steps": cfg.steps, "loss": values.get("loss")})
+                if time.monotonic() - t_last_progress > PROGRESS_EVERY_S or done == steps:
+                    write_json(self.progress_path, {"step": done, "steps": steps, "loss": values.get("loss")})
                     t_last_progress = time.monotonic()
         finally:
             log_file.close()
 
-        result = TrainResult(steps=cfg.steps, train_s=train_s, steps_per_s=cfg.steps / max(train_s, 1e-9),
+        result = TrainResult(train_steps=steps, train_s=train_s, steps_per_s=steps / max(train_s, 1e-9),
                              best_valid_lsd=best["lsd"], best_step=best["step"], resumed_from=resumed_from,
-                             data_fraction=data_s / max(train_s, 1e-9))
+                             data_fraction=data_s / max(train_s, 1e-9), train_flops=cost.through(steps, steps),
+                             train_budget_flops=self.budget, train_flops_per_step=cost.as_dict(),
+                             train_audio_s=steps * cfg.batch_size * sampler.crop / proto.target_sr, anytime=anytime)
         method.load_state_dict(best["weights"])
-        self._save({"final": True, "step": cfg.steps, "weights": method.state_dict(), "result": result.__dict__})
-        self.log(f"trained {cfg.steps} steps in {train_s:.1f} s; best valid LSD {best['lsd']:.3f} at step {best['step']}")
+        self._save({"final": True, "step": steps, "weights": method.state_dict(), "result": result.__dict__})
+        self.log(f"trained {steps} steps in {train_s:.1f} s; best valid LSD {best['lsd']:.3f} at step {best['step']}")
         return result
 
     def _validate_and_keep_best(self, method: LearnedMethod, ema: EMA | None, valid: Pairs, step: int,
-                                best: dict[str, Any]) -> dict[str, Any]:
-        """Score the weights that would be evaluated (the EMA ones when EMA is on); keep the best."""
+                                best: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        """Score the weights that would be evaluated (the EMA ones when EMA is on); keep the best.
+        Returns the (possibly updated) best and this step's validation LSD."""
         raw = method.state_dict() if ema else None
         if ema:
             method.load_state_dict({**raw, **ema.shadow})
@@ -246,4 +295,4 @@ class Trainer:
             best = {"lsd": lsd, "step": step, "weights": copy.deepcopy(method.state_dict())}
         if ema:
             method.load_state_dict(raw)
-        return best
+        return best, lsd

@@ -200,20 +200,20 @@ class UNet1d(nn.Module):
 #   stride 4096 (231 files, ~3 s each), i.e. ~21 steps of 128 per epoch -> ~8.4k steps.
 # - no gradient clipping, constant LR (the code has neither clipping nor a schedule).
 PAPER_TRAIN = TrainConfig(steps=8400, batch_size=128, crop_seconds=8192 / 16000, optimizer="adam", lr=1e-4,
-                          betas=(0.99, 0.999), schedule="constant", warmup_steps=0, grad_clip=None,
+                          betas=(0.99, 0.999), schedule="constant", grad_clip=None,
                           valid_every=500, checkpoint_every=500, valid_items=8)
 
 # quick: ~1 minute of training on one CPU thread (~0.1 s/step at R=2, ~0.15 s at R=6, plus validation);
 # cosine decay from 1e-3 and grad clipping so a few hundred steps converge. Not published.
-QUICK_TRAIN = TrainConfig(steps=400, batch_size=8, crop_seconds=0.25, optimizer="adam", lr=1e-3,
-                          betas=(0.9, 0.999), schedule="cosine", warmup_steps=20, grad_clip=1.0,
-                          valid_every=50, checkpoint_every=100, valid_items=4)
+QUICK_TRAIN = TrainConfig(batch_size=8, crop_seconds=0.25, optimizer="adam", lr=1e-3,
+                          betas=(0.9, 0.999), schedule="cosine", warmup=0.05, grad_clip=1.0,
+                          checkpoint_every=100, valid_items=4)
 
 # smoke: seconds (40 steps of a few ms). Measured on synth-speech through the Trainer, then scored on a
 # held fixed batch (3 seeds): loss x0.95-0.975 (AudioUNet) and x0.96-0.986 (TFiLM) at R = 2, 4, 6;
 # with 10-20 steps, batch 2 or LR 1e-3 the change was within +-1 % either way (batch-to-batch noise).
-SMOKE_TRAIN = TrainConfig(steps=40, batch_size=4, crop_seconds=0.2, optimizer="adam", lr=3e-3,
-                          betas=(0.9, 0.999), grad_clip=1.0, valid_every=40, checkpoint_every=20, valid_items=1)
+SMOKE_TRAIN = TrainConfig(batch_size=4, crop_seconds=0.2, optimizer="adam", lr=3e-3,
+                          betas=(0.9, 0.999), grad_clip=1.0, checkpoint_every=20, valid_items=1)
 
 
 class AudioUNet(LearnedMethod):

@@ -106,8 +106,8 @@ class NuWave(DiffusionMethod):
     of the noise prediction error at continuous noise levels.
 
     Profiles: paper = the published code's hyper-parameters (30 layers x 64 channels, 8 ancestral steps
-    from noise, the HR waveform diffused); quick = 6 layers x 16 channels (35 k parameters), 200 steps of
-    batch 8 x 0.125 s, the same 8-step sampler on the residual 30 * (HR - spline) with the LR band kept;
+    from noise, the HR waveform diffused); quick = 6 layers x 16 channels (35 k parameters), batch 8 x 0.125 s
+    for the profile's FLOP budget, the same 8-step sampler on the residual 30 * (HR - spline) with the LR band kept;
     smoke = 2 layers x 4 channels, same sampler.
 
     Measured with the quick profile (synth-speech, 16 test files, 1 CPU thread, one training seed;

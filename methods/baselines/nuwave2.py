@@ -199,7 +199,7 @@ class NuWave2(DiffusionMethod):
     forward: lr (B, 1, T_low) -> (B, 1, T_low * R), one DDIM sample. Loss: L1 of the noise prediction.
     Profiles: paper = the published code's hyper-parameters (15 layers x 64 channels, 8 DDIM steps from
     noise, all-random bandwidths, the HR waveform diffused); quick = 4 layers x 16 channels (26 k
-    parameters), n_fft 256, half of each batch at the protocol's rate, 200 steps of batch 8 x 0.125 s,
+    parameters), n_fft 256, half of each batch at the protocol's rate, batch 8 x 0.125 s for the FLOP budget,
     the same 8-step sampler on the residual 30 * (HR - LR) with the LR band kept; smoke = 2 layers x 4
     channels, same sampler.
 

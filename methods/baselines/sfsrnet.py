@@ -141,12 +141,12 @@ PAPER_TRAIN = TrainConfig(steps=100_000, batch_size=8, crop_seconds=4.0, optimiz
                           checkpoint_every=2000, valid_items=8)
 
 # quick: ~30 s of one CPU thread (measured 0.1-0.15 s/step on a busy machine); not published.
-QUICK_TRAIN = TrainConfig(steps=300, batch_size=8, crop_seconds=0.25, optimizer="adam", lr=2e-3,
-                          betas=(0.9, 0.999), schedule="cosine", warmup_steps=20, grad_clip=5.0,
-                          valid_every=100, checkpoint_every=100, valid_items=4)
+QUICK_TRAIN = TrainConfig(batch_size=8, crop_seconds=0.25, optimizer="adam", lr=2e-3,
+                          betas=(0.9, 0.999), schedule="cosine", warmup=0.05, grad_clip=5.0,
+                          checkpoint_every=100, valid_items=4)
 
-SMOKE_TRAIN = TrainConfig(steps=30, batch_size=4, crop_seconds=0.1, optimizer="adam", lr=3e-3,
-                          betas=(0.9, 0.999), grad_clip=5.0, valid_every=30, checkpoint_every=15, valid_items=1)
+SMOKE_TRAIN = TrainConfig(batch_size=4, crop_seconds=0.1, optimizer="adam", lr=3e-3,
+                          betas=(0.9, 0.999), grad_clip=5.0, checkpoint_every=15, valid_items=1)
 
 
 class SFSRNet(LearnedMethod):

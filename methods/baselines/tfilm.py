@@ -134,7 +134,7 @@ class TFiLMUNet1d(UNet1d):
 # --layers 4, 8192-sample patches with stride 4096 of VCTK p225 at 16 kHz) and run.py (Adam, betas
 # 0.9 / 0.999). Steps: ~2.7k patches / 64 = ~42 steps per epoch, x 120 epochs = ~5k steps.
 PAPER_TRAIN = TrainConfig(steps=5000, batch_size=64, crop_seconds=8192 / 16000, optimizer="adam", lr=3e-4,
-                          betas=(0.9, 0.999), schedule="constant", warmup_steps=0, grad_clip=None,
+                          betas=(0.9, 0.999), schedule="constant", grad_clip=None,
                           valid_every=500, checkpoint_every=500, valid_items=8)
 
 
@@ -179,7 +179,7 @@ class TFiLMNet(AudioUNet):
         "smoke": {"filters": (4, 8), "kernels": (9, 5), "tfilm_block": 8, "film": "scale", "scale_offset": 1.0,
                   "train": SMOKE_TRAIN},
         "quick": {"filters": (16, 32, 48, 64), "kernels": (33, 17, 9, 9), "dropout": 0.0, "tfilm_block": 32,
-                  "film": "scale", "scale_offset": 1.0, "train": dataclasses.replace(QUICK_TRAIN, steps=300),
+                  "film": "scale", "scale_offset": 1.0, "train": QUICK_TRAIN,
                   "spectral_weight": 0.01},  # as AudioUNet's quick: the published loss alone loses to noisefill
         "paper": {},
     }

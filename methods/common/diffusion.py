@@ -56,13 +56,13 @@ from methods.baselines.dsp import highpass_above_nyquist
 # `residual_gain` 30: about 1 / RMS of HR - LR on synth-speech (39 / 27 / 24 at R = 2 / 4 / 6), so the
 # diffused residual has roughly the unit variance of the noise. R = 2 LSD with 10 / 30 / 100: 1.21 / 1.10 /
 # 1.15 (nuwave quick, keep_low_band, 16 test files).
-# Training: 200 steps of batch 8 x 0.125 s took 9-13 s (nuwave) and 15-21 s (nuwave2) per cell in the
+# Training (when quick was set in steps): 200 steps of batch 8 x 0.125 s took 9-13 s (nuwave) and 15-21 s (nuwave2) per cell in the
 # main command; the 8-step sampler over the 48 s of test audio another 7-13 s and 10-22 s.
-QUICK_TRAIN = TrainConfig(steps=200, batch_size=8, crop_seconds=0.125, optimizer="adam", lr=2e-3,
-                          betas=(0.9, 0.999), schedule="cosine", warmup_steps=10, grad_clip=1.0,
-                          valid_every=100, checkpoint_every=100, valid_items=2)
-SMOKE_TRAIN = TrainConfig(steps=30, batch_size=4, crop_seconds=0.1, optimizer="adam", lr=2e-3,
-                          betas=(0.9, 0.999), grad_clip=1.0, valid_every=30, checkpoint_every=15, valid_items=1)
+QUICK_TRAIN = TrainConfig(batch_size=8, crop_seconds=0.125, optimizer="adam", lr=2e-3,
+                          betas=(0.9, 0.999), schedule="cosine", warmup=0.05, grad_clip=1.0,
+                          checkpoint_every=100, valid_items=2)
+SMOKE_TRAIN = TrainConfig(batch_size=4, crop_seconds=0.1, optimizer="adam", lr=2e-3,
+                          betas=(0.9, 0.999), grad_clip=1.0, checkpoint_every=15, valid_items=1)
 QUICK_OVERRIDES = {"residual_gain": 30.0, "keep_low_band": True, "train": QUICK_TRAIN}
 SMOKE_OVERRIDES = {**QUICK_OVERRIDES, "train": SMOKE_TRAIN}
 

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from methods.api import Batch, LearnedMethod, make_optimizer
+from methods.api import Batch, LearnedMethod, make_optimizer, phase_start
 
 # One entry per sub-discriminator: (score logits (B, S), feature maps to match).
 Judgement = list[tuple[torch.Tensor, list[torch.Tensor]]]
@@ -238,10 +238,10 @@ class GANMethod(LearnedMethod):
     (B, 1, T), terms)` with terms["recon"] the paper's non-adversarial generator loss.
 
     Config fields read here: `adv_weight` (1.0 = the papers' objective; scales the adversarial and
-    feature-matching terms of the generator together) and `gan_start` (steps of reconstruction-only
-    training before the discriminators join; 0 = the papers).
+    feature-matching terms of the generator together) and `gan_from` (the share of the training steps
+    spent on reconstruction alone before the discriminators join; 0 = the papers).
 
-    One step (steps >= gan_start): discriminators on (y, y_hat.detach()) -> opt "disc"; then the
+    One step (from the GAN phase on): discriminators on (y, y_hat.detach()) -> opt "disc"; then the
     generator on recon + adv_weight (L_G^adv + fm_scale L_FM) against the just-updated discriminators
     -> opt "gen" (AP-BWE's order; see the AERO docstring for its code's).
     """
@@ -282,12 +282,16 @@ class GANMethod(LearnedMethod):
         _, terms = self.reconstruction(batch)
         return {**terms, "loss": terms["recon"]}
 
+    def training_phases(self) -> dict[str, float]:
+        """Reconstruction-only steps, then steps that also train the discriminators (dearer)."""
+        return {"reconstruction": 0.0, "gan": self.config.gan_from} if self.config.gan_from > 0 else {"gan": 0.0}
+
     def training_step(self, batch: Batch, opt: Any) -> dict[str, torch.Tensor]:
         c = self.config
         est, terms = self.reconstruction(batch)
         gen = terms["recon"]
         out = {k: v.detach() for k, v in terms.items()}
-        if opt.step_index >= c.gan_start:
+        if opt.step_index >= phase_start(c.gan_from, c.train.steps):
             disc = self.discriminator_loss(batch.hr, est.detach())
             opt.step("disc", disc, terms={"disc": disc})
             with frozen([self.networks[n] for n in self.training_only]):

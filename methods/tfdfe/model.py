@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from bench.signal.degrade import upsample
-from methods.api import Batch, LearnedMethod, make_optimizer
+from methods.api import Batch, LearnedMethod, make_optimizer, phase_start
 from methods.common.losses import log_magnitude_stft_loss
 from methods.tfdfe.config import SMOKE, OptimConfig, TFDFEConfig, quick_profile
 from methods.tfdfe.ssrm import SSRM, DualDownsampler, griffin_lim, grids, log_power, unit_phase
@@ -80,7 +80,11 @@ class TFDFEBase(LearnedMethod):
         total = self.config.train.steps
         if not self._fusion_trainable():
             return total, total
-        return min(total, max(1, round(self.config.module_fraction * total))), total
+        return phase_start(self.config.module_fraction, total), total
+
+    def training_phases(self) -> dict[str, float]:
+        """Stage 1 (each module on its own optimiser) and, for fused rows, stage 2 (the fusion alone)."""
+        return {"modules": 0.0, "fusion": self.config.module_fraction} if self._fusion_trainable() else {"modules": 0.0}
 
     # --- optimisers and the staged step -----------------------------------------------------------
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -268,7 +272,7 @@ class TFDFE(TFDFEBase):
     name = "tfdfe"
     components = ("swsrm", "ssrm")
     fusion_kind = "attention"
-    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(390, 220 / 390), "paper": {}}
+    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(module_fraction=0.56), "paper": {}}
 
 
 class TFDFETanh(TFDFEBase):
@@ -277,9 +281,9 @@ class TFDFETanh(TFDFEBase):
     name = "tfdfe-tanh"
     components = ("swsrm", "ssrm")
     fusion_kind = "tanh"
-    # One parameter: a larger fusion LR lets the temperature move within the 35 fusion steps of quick.
+    # One parameter: a larger fusion LR lets the temperature move within the short fusion stage of quick.
     profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "paper": {},
-                                         "quick": {**quick_profile(290, 255 / 290), "fusion_opt": OptimConfig(lr=5e-2)}}
+                                         "quick": {**quick_profile(module_fraction=0.88), "fusion_opt": OptimConfig(lr=5e-2)}}
 
 
 class TFDFESWSRM(TFDFEBase):
@@ -287,7 +291,7 @@ class TFDFESWSRM(TFDFEBase):
 
     name = "tfdfe-swsrm"
     components = ("swsrm",)
-    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(380), "paper": {}}
+    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(), "paper": {}}
 
 
 class TFDFESSRM(TFDFEBase):
@@ -295,4 +299,4 @@ class TFDFESSRM(TFDFEBase):
 
     name = "tfdfe-ssrm"
     components = ("ssrm",)
-    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(765), "paper": {}}
+    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(), "paper": {}}

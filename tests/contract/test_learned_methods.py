@@ -4,12 +4,14 @@ from dataclasses import replace
 import pytest
 import torch
 
+from bench.core.profiles import PROFILES
 from bench.core.spec import Protocol
 from bench.data import load_card, load_pairs
 from bench.run.train import CHECKPOINT, PairSampler, Trainer
 from methods import REGISTRY, load_method_class
 
 TRAINABLE = [name for name, entry in REGISTRY.items() if entry.trainable]
+SMOKE_BUDGET = PROFILES["smoke"].train_flops
 PROTO = Protocol(4, 16000)
 
 
@@ -39,16 +41,17 @@ def test_a_few_smoke_steps_lower_the_loss(name, pairs, tmp_path):
     fixed = PairSampler(pairs["train"], PROTO.scale, cfg.crop_seconds, PROTO.target_sr, 4, seed=99).batch(
         0, torch.device("cpu"))
     before = _eval_loss(method, fixed)
-    steps = max(cfg.steps, 20)
-    Trainer(replace(cfg, steps=steps, valid_every=steps, checkpoint_every=steps), tmp_path, seed=1,
-            log=lambda m: None).fit(method, pairs["train"], pairs["valid"])
+    result = Trainer(cfg, tmp_path, seed=1, log=lambda m: None, budget=SMOKE_BUDGET).fit(
+        method, pairs["train"], pairs["valid"])
     assert _eval_loss(method, fixed) < before
+    assert SMOKE_BUDGET <= result.train_flops < SMOKE_BUDGET + max(result.train_flops_per_step.values())
 
 
 @pytest.mark.parametrize("name", TRAINABLE)
 def test_checkpoint_round_trip(name, pairs, tmp_path):
     method = _method(name)
-    Trainer(method.config.train, tmp_path, seed=1, log=lambda m: None).fit(method, pairs["train"], pairs["valid"])
+    Trainer(method.config.train, tmp_path, seed=1, log=lambda m: None, budget=SMOKE_BUDGET).fit(
+        method, pairs["train"], pairs["valid"])
     state = torch.load(tmp_path / CHECKPOINT, weights_only=True)
     fresh = _method(name, seed=1234)
     fresh.load_state_dict(state["weights"])
@@ -66,17 +69,17 @@ def test_killed_training_resumes_to_identical_weights(name, pairs, tmp_path, mon
 
     cls = load_method_class(name)
     original = cls.training_step
-    calls = {"n": 0}
+    victim, calls = _method(name), {"n": 0}
 
     def killed_at_step_4(self, batch, opt):
-        calls["n"] += 1
+        calls["n"] += self is victim  # not the Trainer's FLOP count, which steps a copy
         if calls["n"] == 5:
             raise KeyboardInterrupt("killed")
         return original(self, batch, opt)
 
     monkeypatch.setattr(cls, "training_step", killed_at_step_4)
     with pytest.raises(KeyboardInterrupt):
-        Trainer(cfg, tmp_path / "b", seed=1, log=lambda m: None).fit(_method(name), pairs["train"], pairs["valid"])
+        Trainer(cfg, tmp_path / "b", seed=1, log=lambda m: None).fit(victim, pairs["train"], pairs["valid"])
     monkeypatch.setattr(cls, "training_step", original)
     resumed = _method(name, seed=77)
     result = Trainer(cfg, tmp_path / "b", seed=1, log=lambda m: None).fit(resumed, pairs["train"], pairs["valid"])

@@ -29,7 +29,7 @@ CHEAP = "spline,sinc,linear,noisefill,sbr"
 
 
 def _specs():
-    return [s for seed in range(SEEDS) for s in plan_cells("linear", "synth-speech", "2,4,6", "smoke", seed)]
+    return [s for seed in range(SEEDS) for s in plan_cells("linear", "synth-speech", "2,4,6", "smoke", (seed,))]
 
 
 @pytest.fixture(scope="module")

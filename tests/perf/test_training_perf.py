@@ -58,11 +58,11 @@ def _quick(name: str):
 @pytest.mark.parametrize("name", TRAINABLE)
 def test_training_rate(benchmark, name, pairs, tmp_path):
     method = _quick(name)
-    cfg = replace(method.config.train, steps=STEPS, valid_every=STEPS, checkpoint_every=STEPS, warmup_steps=0)
+    cfg = replace(method.config.train, steps=STEPS, valid_every=STEPS, checkpoint_every=STEPS, warmup=0.0)
     benchmark.group = f"training {STEPS} quick steps, R=4, 1 thread"
     result = benchmark.pedantic(lambda: Trainer(cfg, tmp_path, seed=0, log=lambda m: None).fit(
         method, pairs["train"], pairs["valid"]), rounds=1, iterations=1)
-    assert result.steps == STEPS and 0 < result.data_fraction < 1
+    assert result.train_steps == STEPS and 0 < result.data_fraction < 1
     benchmark.extra_info.update(method=name, steps_per_s=result.steps_per_s, data_fraction=result.data_fraction,
                                 batch_size=cfg.batch_size, crop_seconds=cfg.crop_seconds)
 

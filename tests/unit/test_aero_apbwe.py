@@ -195,8 +195,9 @@ def test_generator_adversarial_loss_falls_with_the_discriminators_frozen(cls, ba
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.name)
-def test_discriminators_join_at_gan_start(cls, batch):
-    method = _method(cls, gan_start=1)
+def test_discriminators_join_at_gan_from(cls, batch):
+    method = _method(cls, gan_from=0.5)
+    method.config = replace(method.config, train=replace(method.config.train, steps=2))  # the GAN from step 1
     disc = {n: copy.deepcopy(method.networks[n].state_dict()) for n in method.training_only}
 
     def disc_changed() -> bool:

@@ -116,8 +116,31 @@ def test_eval_repeats_change_the_cell_key_but_not_the_training_key():
     five = replace(once, eval_repeats=5)
     assert five.key != once.key and five.training_key == once.training_key
     legacy = once.to_dict()
-    legacy.pop("eval_repeats")
-    assert once.key == content_key(legacy)  # cells keyed before the field existed stay valid
+    for later_field in ("eval_repeats", "command"):
+        legacy.pop(later_field)
+    assert once.key == content_key(legacy)  # cells keyed before the fields existed stay valid
+
+
+def test_the_budget_is_keyed_for_learned_cells_and_the_command_never():
+    from dataclasses import replace
+
+    from bench.core.profiles import PROFILES
+
+    net, spline = plan_cells("audiounet,spline", "synth-speech", "2", "smoke", command="python -m bench run")
+    assert net.train_budget == PROFILES["smoke"].train_flops and spline.train_budget is None
+    assert net.command == "python -m bench run"
+    assert replace(net, command="other").key == net.key
+    doubled = plan_cells("audiounet", "synth-speech", "2", "smoke", budget=(2.0, True))[0]
+    assert doubled.train_budget == 2 * PROFILES["smoke"].train_flops
+    assert doubled.key != net.key and doubled.training_key != net.training_key
+    assert plan_cells("audiounet", "synth-speech", "2", "smoke", budget=(5e9, False))[0].train_budget == 5e9
+    with pytest.raises(SpecError, match="no training budget to multiply"):
+        plan_cells("audiounet", "synth-speech", "2", "paper", budget=(2.0, True))
+
+
+def test_seeds_make_one_cell_each():
+    specs = plan_cells("spline", "synth-speech", "2", seeds=(0, 1, 2))
+    assert [s.seed for s in specs] == [0, 1, 2] and len({s.key for s in specs}) == 3
 
 
 def test_eval_repeats_default_per_profile_and_apply_to_stochastic_methods_only():

@@ -1,5 +1,6 @@
 """TFDFE-ASR blocks (methods/tfdfe/): framing, PixelShuffle, windowed attention, dual regression, Eq. 14, shapes."""
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -180,10 +181,16 @@ class _Opt:
         self.stepped.append(name)
 
 
+def _smoke_with_steps(cls, protocol: Protocol, steps: int = 20):
+    """The smoke config with a step count set, as the Trainer sets it from the budget."""
+    config = cls.config_for("smoke")
+    return cls(replace(config, train=replace(config.train, steps=steps)), protocol)
+
+
 @pytest.mark.parametrize("cls", [TFDFE, TFDFETanh])
 def test_staged_training_trains_modules_then_only_the_fusion(cls):
     torch.manual_seed(0)
-    method = cls(cls.config_for("smoke"), Protocol(4, 16000))
+    method = _smoke_with_steps(cls, Protocol(4, 16000))
     n1, total = method.stage_bounds()
     assert 0 < n1 < total == method.config.train.steps
     opt = _Opt(method.configure_optimizers())
@@ -203,6 +210,6 @@ def test_staged_training_trains_modules_then_only_the_fusion(cls):
 
 def test_single_module_rows_spend_every_step_on_their_module():
     for cls, name in ((TFDFESWSRM, "swsrm"), (TFDFESSRM, "ssrm")):
-        method = cls(cls.config_for("smoke"), Protocol(2, 16000))
+        method = _smoke_with_steps(cls, Protocol(2, 16000))
         assert method.stage_bounds() == (method.config.train.steps,) * 2
         assert list(method.configure_optimizers()) == [name]

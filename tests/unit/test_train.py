@@ -93,7 +93,7 @@ def test_loss_falls_and_record_fields(tmp_path):
     losses = _losses(tmp_path)
     assert len(losses) == 40
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
-    assert result.steps == 40 and result.train_s > 0 and result.steps_per_s > 0
+    assert result.train_steps == 40 and result.train_s > 0 and result.steps_per_s > 0
     assert result.best_step in (10, 20, 30, 40) and np.isfinite(result.best_valid_lsd)
     assert 0 < result.data_fraction < 1  # batch making is timed apart from the steps
 
@@ -114,13 +114,13 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     original = TinyNet.losses
     calls = {"n": 0}
 
-    def dies_at_step_7(self, batch):
+    def dies_at_step_6(self, batch):
         calls["n"] += 1
-        if calls["n"] == 7:
+        if calls["n"] == 8:  # call 1 is the FLOP count on a copy, call 8 is step 6
             raise KeyboardInterrupt("killed")
         return original(self, batch)
 
-    monkeypatch.setattr(TinyNet, "losses", dies_at_step_7)
+    monkeypatch.setattr(TinyNet, "losses", dies_at_step_6)
     with pytest.raises(KeyboardInterrupt):
         _fit(tmp_path / "b")
     assert torch.load(tmp_path / "b" / CHECKPOINT, weights_only=True)["step"] == 4
@@ -138,7 +138,8 @@ def test_nan_loss_fails_with_step_and_term(tmp_path, monkeypatch):
     def nan_at_step_3(self, batch):
         calls["n"] += 1
         out = original(self, batch)
-        return {"loss": out["loss"] * (float("nan") if calls["n"] == 4 else 1.0)}
+        # call 1 is the FLOP count on a copy; calls 2, 3, 4, 5 are steps 0, 1, 2, 3
+        return {"loss": out["loss"] * (float("nan") if calls["n"] == 5 else 1.0)}
 
     monkeypatch.setattr(TinyNet, "losses", nan_at_step_3)
     with pytest.raises(NonFiniteLossError, match="step 3: term\\(s\\) loss"):
@@ -168,13 +169,13 @@ def test_ema_is_a_moving_average():
 
 
 def test_lr_schedule_hand_values():
-    cfg = TrainConfig(steps=110, lr=1.0, warmup_steps=10, schedule="cosine")
+    cfg = TrainConfig(steps=110, lr=1.0, warmup=10 / 110, schedule="cosine")
     assert lr_factor(cfg, 0) == pytest.approx(0.1)
     assert lr_factor(cfg, 9) == pytest.approx(1.0)
     assert lr_factor(cfg, 10) == pytest.approx(1.0)
     assert lr_factor(cfg, 60) == pytest.approx(0.5)
     assert lr_factor(cfg, 110) == pytest.approx(0.0)
-    assert lr_factor(TrainConfig(schedule="constant"), 500) == 1.0
+    assert lr_factor(TrainConfig(steps=1000, schedule="constant"), 500) == 1.0
 
 
 def test_sampler_crops_are_aligned_and_deterministic():
