@@ -1,6 +1,7 @@
 """leaderboard/<dataset>-downstream.md from downstream records: the seed paper's Table 4 shape
 (accuracy per classifier input, with bootstrap CIs) and Table 2 shape (per-class precision, recall,
-F1, support, accuracy), plus confusion-matrix PNGs under leaderboard/plots/."""
+F1, support, accuracy), plus confusion-matrix PNGs under leaderboard/plots/. A section whose smallest class
+has too few test items (bench.report.tables.smoke_banner) shows accuracies without CIs, under a banner."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,15 +10,15 @@ from typing import Any
 from bench.core.files import atomic_write
 from bench.data import dataset_slug
 from bench.downstream.cells import DownstreamSpec
-from bench.report.tables import ci_text, fmt, markdown_table
+from bench.report.tables import ci_text, fmt, markdown_table, smoke_banner
 
 Row = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # (input name, HR-classifier eval, retrained eval)
 
 
-def _acc(ev: dict[str, Any] | None) -> str:
+def _acc(ev: dict[str, Any] | None, with_ci: bool) -> str:
     if not ev:
         return "—"
-    return f"{fmt(ev['accuracy'], 3)} {ci_text(*ev['accuracy_ci'], 3)}"
+    return f"{fmt(ev['accuracy'], 3)} {ci_text(*ev['accuracy_ci'], 3)}" if with_ci else fmt(ev["accuracy"], 3)
 
 
 def _gap_closed(ev: dict[str, Any] | None, hr: float, lr: float) -> str:
@@ -27,21 +28,32 @@ def _gap_closed(ev: dict[str, Any] | None, hr: float, lr: float) -> str:
     return f"{100 * (ev['accuracy'] - lr) / (hr - lr):.0f} %"
 
 
-def accuracy_table(rows: list[Row]) -> str:
+def accuracy_table(rows: list[Row], with_ci: bool = True) -> str:
     """Table 4 shape: one row per classifier input."""
     hr_acc = rows[0][1]["accuracy"] if rows and rows[0][1] else float("nan")
     lr_acc = rows[1][1]["accuracy"] if len(rows) > 1 and rows[1][1] else float("nan")
-    body = [[name, _acc(hr_ev), _gap_closed(hr_ev, hr_acc, lr_acc), _acc(own)] for name, hr_ev, own in rows]
-    return markdown_table(["test input", "classifier trained on HR: accuracy [95 % CI]", "HR–LR gap closed",
-                   "classifier retrained on this input (train split): accuracy [95 % CI]"], body)
+    body = [[name, _acc(hr_ev, with_ci), _gap_closed(hr_ev, hr_acc, lr_acc), _acc(own, with_ci)]
+            for name, hr_ev, own in rows]
+    ci = " [95 % CI]" if with_ci else ""
+    return markdown_table(["test input", f"classifier trained on HR: accuracy{ci}", "HR–LR gap closed",
+                           f"classifier retrained on this input (train split): accuracy{ci}"], body)
+
+
+def smallest_class(rows: list[Row]) -> int | None:
+    """The fewest test items of any class the test set holds, over the finished evaluations of one R;
+    None when none finished."""
+    supports = [m["support"] for _, hr_ev, own in rows for ev in (hr_ev, own) if ev
+                for m in ev["classes"].values() if m["support"] > 0]
+    return min(supports) if supports else None
 
 
 def class_table(ev: dict[str, Any]) -> str:
-    """Table 2 shape: per-class precision/recall/F1/support, then accuracy and the averages."""
+    """Table 2 shape: per-class precision/recall/F1/support, then accuracy and the averages; a class
+    absent from the test set (support 0) has no row (its recall is undefined, not 0)."""
     def row(name: str, m: dict[str, Any]) -> list[str]:
         return [name, *[fmt(m[k], 3) for k in ("precision", "recall", "f1")], str(m["support"])]
 
-    body = [row(c, m) for c, m in ev["classes"].items()]
+    body = [row(c, m) for c, m in ev["classes"].items() if m["support"] > 0]
     body.append(["accuracy", "", "", fmt(ev["accuracy"], 3), str(ev["n_files"])])
     body += [row(avg, ev[avg]) for avg in ("macro avg", "weighted avg")]
     return markdown_table(["class", "precision", "recall", "F1", "support"], body)
@@ -89,8 +101,11 @@ def write_page(dataset: str, specs: list[DownstreamSpec], records: dict[str, dic
                        == (scale, target_sr, lowpass, profile)]
         rows = scale_rows(scale_specs, records)
         tag = f"R{scale}-{profile}"
+        n_smallest = smallest_class(rows)
+        banner = None if n_smallest is None else smoke_banner(n_smallest, "test items in the smallest class")
         parts += [f"## R={scale} ({target_sr // scale / 1000:g} → {target_sr / 1000:g} kHz, {lowpass}), "
-                  f"profile `{profile}`", "", accuracy_table(rows), ""]
+                  f"profile `{profile}`", "", *([banner, ""] if banner else []),
+                  accuracy_table(rows, with_ci=banner is None), ""]
         done = [(name, ev) for name, ev, _ in rows if ev]
         if done:
             classes = list(done[0][1]["classes"])

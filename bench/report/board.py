@@ -1,6 +1,7 @@
 """What the leaderboard pages show, computed from the results store: each method's metrics aggregated
-over seeds and test files, significance marks against the best, cross-filter robustness, and the
-commits that produced the cells.
+over seeds and test files, significance marks against the best (none over too few test files), training
+cost and validation LSD at fractions of the training budget, cross-filter robustness, and the commits
+that produced the cells.
 
 Direction, digits and titles of every metric come from bench/metrics/table.py; a record that carries
 a metric the table has no row for stops the build (KeyError) instead of being ranked by a guess.
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bench.core.store import Store
-from bench.metrics.stats import bootstrap_ci, differs, paired_bootstrap, seed_spread
+from bench.metrics.stats import MIN_PAIRED_FILES, bootstrap_ci, differs, paired_bootstrap, seed_spread
 from bench.metrics.table import LSD_COLUMN, LSD_CONVENTIONS, METRIC_NAMES, METRICS, PERCEPTUAL_NAMES
 from bench.report.results_csv import collect
 from methods import method_names
@@ -24,6 +25,10 @@ GROUP = ["profile", "scale", "low_sr", "target_sr", "lowpass"]
 ALL_METRICS = (*METRIC_NAMES, *PERCEPTUAL_NAMES)
 # What names one cell of the grid apart from the code and data versions that its key also covers.
 CELL_IDENTITY = ["method", "dataset", *GROUP, "train_lowpass", "seed"]
+# Below this many test files (or test items of a class) a page shows no CIs, significance marks or
+# winners: a bootstrap over a handful of files is over-confident, and the paired test claims no
+# difference below MIN_PAIRED_FILES anyway, so a bold "winner" there would be noise.
+MIN_FILES_FOR_STATS = MIN_PAIRED_FILES
 
 
 def _finite(value: Any) -> bool:
@@ -37,6 +42,17 @@ def method_order(names: Iterable[str]) -> list[str]:
     """Registry order; methods this checkout does not register last, by name."""
     registered = method_names()
     return sorted(names, key=lambda m: (registered.index(m) if m in registered else len(registered), m))
+
+
+def enough_for_stats(n_items: int) -> bool:
+    """Whether a table over `n_items` test files (or items of its smallest class) shows CIs and marks."""
+    return n_items >= MIN_FILES_FOR_STATS
+
+
+def table_files(entries: list[Entry]) -> int:
+    """The fewest test files any entry of one table scored; 0 when no record says."""
+    known = [e.n_files for e in entries if e.n_files > 0]
+    return min(known) if known else 0
 
 
 def group_label(group: tuple) -> str:
@@ -67,6 +83,8 @@ class Entry:
     bands: tuple[list[float], list[float]] | None  # (edges_hz, mean LSD per band), nuwave
     marks: dict[str, str] = field(default_factory=dict)  # metric -> "best" | "tied" | "worse" | "untested"
     n_repeats: int = 1                   # evaluation passes of a single-seed stochastic cell (std across them)
+    # budget fraction -> (training FLOPs, validation LSD), each the mean over seeds; empty when not learned
+    anytime: dict[float, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -138,8 +156,9 @@ class Board:
             rows = ok[mask]
             entries = [self._entry(m, rows[rows["method"] == m].sort_values("seed", kind="stable"))
                        for m in method_order(rows["method"].unique())]
-            for metric in ALL_METRICS:
-                _mark(entries, metric)
+            if enough_for_stats(table_files(entries)):
+                for metric in ALL_METRICS:
+                    _mark(entries, metric)
             self._entries[k] = entries
         return self._entries[k]
 
@@ -181,7 +200,8 @@ class Board:
             vals = [r.get(name) for r in recs if _finite(r.get(name))]
             return float(np.max(vals)) if vals else float("nan")
 
-        cost = {"params": max_of("params"), "train_s": mean_of("train_s"), "infer_rtf": mean_of("infer_rtf"),
+        cost = {"params": max_of("params"), "train_s": mean_of("train_s"), "train_flops": mean_of("train_flops"),
+                "train_audio_s": mean_of("train_audio_s"), "infer_rtf": mean_of("infer_rtf"),
                 "inference_steps": max_of("inference_steps"),
                 "peak_rss_mb": max_of("peak_rss_mb"), "peak_cuda_mb": max_of("peak_cuda_mb"),
                 "device": ", ".join(devices) or "–"}
@@ -194,7 +214,7 @@ class Board:
         n_files = int(max_of("n_files")) if _finite(max_of("n_files")) else 0
         return Entry(method, keys, len(cells), n_files, stats, per_file,
                      {k: v for k, v in unavailable.items() if not _finite(stats.get(k, Stat()).mean)},
-                     cost, bands, n_repeats=int(repeats.get("n", 1)))
+                     cost, bands, n_repeats=int(repeats.get("n", 1)), anytime=_anytime(recs))
 
     def robustness(self, dataset: str, profile: str) -> list[Robustness]:
         """Cross-filter results of one dataset and profile, each beside the matched cells (trained and
@@ -222,6 +242,29 @@ class Board:
             prov = self.records.get(key, {}).get("provenance") or {}
             counts[(prov.get("git_commit"), prov.get("git_dirty"))] += 1
         return sorted(((c, d, n) for (c, d), n in counts.items()), key=lambda x: (-x[2], str(x[0]), str(x[1])))
+
+
+def _anytime(recs: list[dict]) -> dict[float, tuple[float, float]]:
+    """Budget fraction -> (mean training FLOPs, mean validation LSD) over the seeds that logged it."""
+    points: dict[float, list[tuple[float, float]]] = {}
+    for r in recs:
+        for p in r.get("anytime") or []:
+            if _finite(p.get("flops")) and _finite(p.get("valid_lsd")):
+                points.setdefault(float(p["fraction"]), []).append((float(p["flops"]), float(p["valid_lsd"])))
+    return {f: (float(np.mean([x for x, _ in v])), float(np.mean([y for _, y in v])))
+            for f, v in sorted(points.items())}
+
+
+def anytime_leaders(entries: list[Entry]) -> list[tuple[float, list[str]]]:
+    """(budget fraction, the methods with the lowest mean validation LSD there) for every fraction any
+    entry logged; several methods only on an exact tie, in registry order."""
+    fractions = sorted({f for e in entries for f in e.anytime})
+    out = []
+    for f in fractions:
+        scored = {e.method: e.anytime[f][1] for e in entries if f in e.anytime}
+        best = min(scored.values())
+        out.append((f, [m for m, v in scored.items() if v == best]))
+    return out
 
 
 def _mark(entries: list[Entry], metric: str) -> None:

@@ -2,6 +2,7 @@
 leaderboard/plots/, and the markdown lines that embed them."""
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
@@ -10,9 +11,10 @@ import soundfile as sf
 from bench.core.store import Store
 from bench.data import dataset_slug
 from bench.metrics.table import METRICS
-from bench.report.board import GROUP, Board, Robustness, _finite, group_label, method_order
-from bench.report.plots import (band_lsd_figure, cost_quality_figure, metric_vs_scale, robustness_heatmap,
-                                spectrogram_figure)
+from bench.report.board import (GROUP, Board, Robustness, _finite, anytime_leaders, enough_for_stats, group_label,
+                                method_order, table_files)
+from bench.report.plots import (anytime_figure, band_lsd_figure, cost_quality_figure, metric_vs_scale,
+                                robustness_heatmap, spectrogram_figure)
 
 
 def _stem(dataset: str, profile: str) -> str:
@@ -61,9 +63,13 @@ def dataset_figures(board: Board, dataset: str, profile: str, groups: list[tuple
     lines = []
     points = []  # (method, scale, metric stats) for the vs-R plots
     for group in groups:
-        for e in board.entries(group, dataset):
+        entries = board.entries(group, dataset)
+        # Too few test files: no CI bars either, as in the tables.
+        shown = ("mean", "lo", "hi") if enough_for_stats(table_files(entries)) else ("mean",)
+        for e in entries:
             points.append({"method": e.method, "scale": group[1],
-                           **{f"{m}{s}": getattr(e.stats[m], a) for m in ("snr", board.lsd_col)
+                           **{f"{m}{s}": getattr(e.stats[m], a) if a in shown else float("nan")
+                              for m in ("snr", board.lsd_col)
                               for s, a in (("", "mean"), ("_lo", "lo"), ("_hi", "hi"))}})
     table = pd.DataFrame(points)
     for metric, name in ((board.lsd_col, "lsd"), ("snr", "snr")):
@@ -97,7 +103,37 @@ def dataset_figures(board: Board, dataset: str, profile: str, groups: list[tuple
                      & (board.table["profile"] == profile)]
     if _spectrogram_grid(board.store, ok, grid, f"{dataset} ({profile}): first test file"):
         lines += [f"![spectrograms](plots/{stem}-spectrograms.png)", ""]
-    return lines
+    return lines + anytime_lines(board, dataset, profile, groups, out_dir)
+
+
+def _fraction(f: float) -> str:
+    return str(Fraction(f).limit_denominator(64))
+
+
+def anytime_lines(board: Board, dataset: str, profile: str, groups: list[tuple], out_dir: Path) -> list[str]:
+    """Validation LSD at fractions of the training budget: draw the figure, return it and, per group, the
+    method(s) with the lowest value at each fraction; nothing when no record logged such snapshots."""
+    panels, leaders = [], []
+    for group in groups:
+        entries = [e for e in board.entries(group, dataset) if e.anytime]
+        curves = {e.method: [p for _, p in sorted(e.anytime.items()) if p[0] > 0] for e in entries}
+        curves = {m: pts for m, pts in curves.items() if pts}  # log x: a snapshot at 0 FLOPs cannot be drawn
+        if curves:
+            panels.append((group_label(group), curves))
+        if entries:
+            leaders.append(f"- {group_label(group)}: "
+                           + ", ".join(f"{_fraction(f)} {' = '.join(ms)}" for f, ms in anytime_leaders(entries)))
+    if not leaders:
+        return []
+    path = out_dir / "plots" / f"{_stem(dataset, profile)}-anytime.png"
+    lines = ["Validation LSD (`nuwave`, on the valid split: not the test score) against the training FLOPs spent, "
+             "mean over seeds. The points are snapshots of one training whose learning-rate schedule spans the "
+             "whole budget, taken at 1/8, 1/4, 1/2 and all of it (not separate shorter trainings).", ""]
+    if panels:
+        anytime_figure(panels, path, f"{dataset} ({profile}): validation LSD vs training FLOPs",
+                       ylabel="validation LSD (nuwave)")
+        lines += [f"![validation LSD vs training FLOPs](plots/{path.name})", ""]
+    return lines + ["Lowest validation LSD at each fraction of the training budget:", "", *leaders, ""]
 
 
 def robustness_figure(rob: Robustness, dataset: str, profile: str, out_dir: Path) -> list[str]:

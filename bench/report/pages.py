@@ -2,9 +2,10 @@
 
     leaderboard/README.md        the seed paper's Table 1 shape: methods grouped by R, datasets x (SNR, LSD)
     leaderboard/<dataset>.md     every metric with 95 % bootstrap CIs and significance marks, LSD under each
-                                 named convention, cost columns, reported-vs-reproduced, failed cells
+                                 named convention, training budget and cost columns, reported-vs-reproduced,
+                                 failed cells
     leaderboard/plots/*.png      LSD / SNR vs R, LSD per frequency band, quality vs inference cost,
-                                 spectrogram grid LR | HR | each method
+                                 spectrogram grid LR | HR | each method, validation LSD vs training FLOPs
 
 The same results folder always gives byte-identical pages: every bootstrap has a fixed seed, every
 table a fixed row order. ``lsd`` picks the headline LSD convention (``bench.metrics.table.LSD_CONVENTIONS``);
@@ -16,15 +17,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from bench.core.files import atomic_write
 from bench.core.store import Store
 from bench.data import dataset_slug, load_card
 from bench.metrics.stats import ALPHA, MIN_PAIRED_FILES, N_BOOT_CI, N_BOOT_TEST
 from bench.metrics.table import LSD_CONVENTIONS, METRICS
-from bench.report.board import GROUP, Board, group_label, method_order
+from bench.report.board import GROUP, MIN_FILES_FOR_STATS, Board, group_label, method_order, table_files
 from bench.report.figures import dataset_figures, robustness_figure
 from bench.report.tables import (TIED, UNTESTED, conventions_table, cost_table, failed_table, headline, quality_table,
-                                 reported_table, robustness_table)
+                                 reported_table, robustness_table, smoke_banner, tflop_text)
 from methods import get_entry, method_names
 
 CONVENTION_TEXT = {
@@ -70,7 +73,48 @@ drawn from the cell seed, and the CI over files of the per-file means across pas
 significantly different from the best (paired bootstrap over the test files both scored, {N_BOOT_TEST} resamples,
 two-sided p ≥ {ALPHA:g}; fewer than {MIN_PAIRED_FILES} paired files never count as a difference; no correction for
 multiple comparisons). {UNTESTED}: no per-file results to test. A value with no mark is significantly worse than
-the best."""
+the best. A table over fewer than {MIN_FILES_FOR_STATS} test files shows means only: no CIs, marks or bold."""
+
+FLOP_COUNTING = ("FLOPs counted with torch's FlopCounterMode over each method's real training step, forward and "
+                 "backward, FFTs included; elementwise operations are not counted")
+DEFAULT_RUN = "python -m bench run --methods all --scales 2,4,6"
+
+
+def budget_line(rows: pd.DataFrame) -> str:
+    """The training budget the learned cells of `rows` were given, as one sentence; the distinct values
+    when they differ, "–" for cells whose records do not state one."""
+    trainable = {n for n in method_names() if get_entry(n).trainable}
+    budget = pd.to_numeric(rows["train_budget_flops"], errors="coerce")
+    learned = rows["method"].isin(trainable) | budget.notna()
+    if not learned.any():
+        return "Training budget: – (no learned cell here)."
+    stated = budget[learned].dropna()
+    if stated.empty:
+        return "Training budget: – (the records of the learned cells state none)."
+    values = [f"{tflop_text(v)} TFLOP" for v in sorted(stated.unique())]
+    if len(values) == 1 and len(stated) == int(learned.sum()):
+        return f"Training budget: {values[0]} per learned cell (the same for every learned method; {FLOP_COUNTING})."
+    if len(stated) < int(learned.sum()):
+        values.append("– (not stated by some records)")
+    return f"Training budget: {', '.join(values)} per learned cell (not the same for every cell; {FLOP_COUNTING})."
+
+
+def reproduce_lines(cells: pd.DataFrame, lsd: str) -> list[str]:
+    """How to remake the cells of a page: the distinct commands their records name (the default run for
+    records that name none), then the leaderboard command."""
+    named = cells["command"].fillna("").astype(str)
+    commands = sorted(set(named[named != ""]))
+    rebuild = (f"`python -m bench leaderboard --results results --leaderboard leaderboard --lsd {lsd}` rebuilds the "
+               "pages from a results folder alone (cell folders from several machines can be copied into one).")
+    if not commands:
+        return [f"**How to reproduce this page.** `pip install -e .` then `{DEFAULT_RUN}` (trains and evaluates "
+                f"every cell, then writes this folder); {rebuild}", ""]
+    unnamed = int((named == "").sum())
+    lines = ["**How to reproduce this page.** `pip install -e .`, then the commands that made its cells:", "",
+             *[f"- `{c}`" for c in commands]]
+    if unnamed:
+        lines.append(f"- `{DEFAULT_RUN}` (the default run; the records of {unnamed} cells name no command)")
+    return lines + ["", f"Then {rebuild}", ""]
 
 
 def dataset_page(board: Board, dataset: str, out_dir: Path, reported: list[dict]) -> str:
@@ -80,15 +124,18 @@ def dataset_page(board: Board, dataset: str, out_dir: Path, reported: list[dict]
     ok = rows[rows["status"] == "ok"]
     parts = [f"# {dataset}", "", "Generated by `python -m bench leaderboard` from the results store; "
              "do not edit by hand. [Back to the overview](README.md).", "", conventions_text(board.lsd), ""]
+    parts += reproduce_lines(board.all_cells[board.all_cells["dataset"] == dataset], board.lsd)
     for profile, prof_rows in ok.groupby("profile", sort=True):
-        parts += [f"## Profile `{profile}`", ""]
+        parts += [f"## Profile `{profile}`", "", budget_line(prof_rows), ""]
         groups = [g for g, _ in prof_rows.groupby(GROUP, sort=True)]
         for group in groups:
             entries = board.entries(group, dataset)
-            parts += [f"### {group_label(group)}", "", quality_table(board, entries), "",
+            banner = smoke_banner(table_files(entries))
+            parts += [f"### {group_label(group)}", "", *([banner, ""] if banner else []),
+                      quality_table(board, entries), "",
                       "LSD under each named convention:", "", conventions_table(board, entries), "",
-                      "Cost (training time and peak memory of the whole cell; RTF = inference seconds per second "
-                      "of audio):", "", cost_table(entries), ""]
+                      "Cost (training time, FLOPs, audio seen and peak memory of the whole cell, means over seeds; "
+                      "RTF = inference seconds per second of audio):", "", cost_table(entries), ""]
             rep = reported_table(board, entries, reported, group)
             if rep:
                 parts += ["Reported (as published; their protocol may differ in details) beside ours:", "", rep, ""]
@@ -157,14 +204,11 @@ def build_leaderboard(store: Store, out_dir: str | Path, lsd: str = "nuwave",
     ok = table[table["status"] == "ok"]
     parts = ["# audio-sr-bench leaderboard", "",
              "Generated by `python -m bench leaderboard` from the results store; do not edit by hand.", "",
-             conventions_text(lsd), "",
-             "**How to reproduce this page.** `pip install -e .` then "
-             "`python -m bench run --methods all --scales 2,4,6` (trains and evaluates every cell, then writes "
-             "this folder); `python -m bench leaderboard --results results --leaderboard leaderboard "
-             f"--lsd {lsd}` rebuilds the pages from a results folder alone (cell folders from several machines "
-             "can be copied into one).", ""]
+             conventions_text(lsd), "", *reproduce_lines(board.all_cells, lsd)]
     for profile, rows in ok.groupby("profile", sort=True):
-        parts += [f"## Profile `{profile}`", "", headline(board, rows, datasets), ""]
+        parts += [f"## Profile `{profile}`", "", "*seeds*: how many seeds (independent trainings) each number is "
+                  "the mean of; with more than one, mean ± standard deviation across seeds.", "",
+                  headline(board, rows, datasets), ""]
     n_bad = int((table["status"] != "ok").sum())
     parts += ["## Datasets", ""] + [f"- [{d}]({dataset_slug(d)}.md)" for d in datasets] + [""]
     downstream = sorted(out_dir.glob("*-downstream.md"))  # written by `python -m bench downstream`

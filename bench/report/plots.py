@@ -234,6 +234,33 @@ def robustness_heatmap(values: np.ndarray, methods: Sequence[str], filters: Sequ
 
 
 @content_cached
+def anytime_figure(groups, path: Path, title: str, ylabel: str) -> None:
+    """Validation LSD against training FLOPs (log x, in TFLOP), one subplot per group: ``groups`` = [(label,
+    {method: [(flops, valid LSD)] in budget order})]; one line per method, a marker per snapshot."""
+    methods = list(dict.fromkeys(m for _, curves in groups for m in curves))
+    colors = _colors(methods)
+    # The extra width holds the legend, so a one-panel figure's title does not run into it.
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups) + 1.5, 3.6), squeeze=False,
+                             layout="constrained")
+    for ax, (label, curves) in zip(axes[0], groups):
+        for method, points in curves.items():
+            x, y = np.asarray(points, dtype=float).T
+            ax.plot(x / 1e12, y, marker="o", markersize=4, color=colors[method], label=method)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("training TFLOP (log)")
+        ax.set_title(label, fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel(ylabel)
+    handles = {lab: h for ax in axes[0] for h, lab in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc="outside right upper", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+
+
+@content_cached
 def confusion_grid(panels: Sequence[tuple[str, np.ndarray]], classes: Sequence[str], path: Path, title: str) -> None:
     """Confusion matrices side by side: ``panels`` = [(title, counts (C, C), rows true, columns predicted)],
     each shown as row-normalised recall (colour) with the counts printed."""

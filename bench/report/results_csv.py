@@ -15,7 +15,8 @@ from bench.metrics.table import METRIC_NAMES
 
 # The tidy table's leading columns, in this order; metric CI bounds and extras follow.
 CSV_COLUMNS = ["method", "dataset", "scale", "low_sr", "target_sr", "lowpass", "profile", "seed", "status",
-               *METRIC_NAMES, "params", "train_s", "infer_rtf", "device", "error", "key"]
+               *METRIC_NAMES, "params", "train_s", "train_flops", "train_steps", "train_audio_s", "train_budget_flops",
+               "infer_rtf", "device", "command", "error", "key"]
 
 
 def record_row(record: dict[str, Any]) -> dict[str, Any]:
@@ -30,11 +31,12 @@ def record_row(record: dict[str, Any]) -> dict[str, Any]:
         "status": record["status"], "key": record["key"],
         "error": record.get("error") or "",
         "device": record.get("provenance", {}).get("device"),
+        "command": record.get("command") or "",
     }
     for name, agg in (record.get("metrics") or {}).items():
         row[name], row[f"{name}_lo"], row[f"{name}_hi"] = agg["mean"], agg["lo"], agg["hi"]
-    for name in ("params", "train_s", "infer_rtf", "n_files", "wall_s", "steps_per_s", "best_valid_lsd", "best_step",
-                 "peak_rss_mb", "peak_cuda_mb"):
+    for name in ("params", "train_s", "train_flops", "train_steps", "train_audio_s", "train_budget_flops", "infer_rtf",
+                 "n_files", "wall_s", "steps_per_s", "best_valid_lsd", "best_step", "peak_rss_mb", "peak_cuda_mb"):
         if name in record:
             row[name] = record[name]
     return row

@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from bench.metrics.table import LSD_COLUMN, LSD_CONVENTIONS, METRICS, PERCEPTUAL_NAMES
-from bench.report.board import GROUP, Board, Entry, Robustness, _finite, group_label, method_order
+from bench.report.board import (GROUP, MIN_FILES_FOR_STATS, Board, Entry, Robustness, _finite, enough_for_stats,
+                                group_label, method_order, table_files)
 
 UNPROCESSED = "spline"  # the row that scores the unprocessed (interpolated) input
 TIED = "†"
@@ -24,6 +25,31 @@ def fmt(value: Any, digits: int) -> str:
 def ci_text(lo: Any, hi: Any, digits: int) -> str:
     """A confidence interval as printed after its mean: "[lo, hi]"."""
     return f"[{fmt(lo, digits)}, {fmt(hi, digits)}]"
+
+
+def tflop_text(flops: Any) -> str:
+    """FLOPs in TFLOP with 3 significant digits (whole numbers from 100 up), "–" when missing."""
+    if not _finite(flops):
+        return "–"
+    t = float(flops) / 1e12
+    return f"{t:,.0f}" if t >= 100 else f"{t:.3g}"
+
+
+def audio_text(seconds: Any) -> str:
+    """A duration of audio in s, min or h, whichever keeps the number short; "–" when missing."""
+    if not _finite(seconds):
+        return "–"
+    s = float(seconds)
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+def smoke_banner(n_items: int, unit: str = "test files") -> str | None:
+    """The line that opens a table over fewer than MIN_FILES_FOR_STATS items (such a table shows no CIs,
+    marks or winners); None when there are enough."""
+    if enough_for_stats(n_items):
+        return None
+    return (f"> **Smoke check, not a comparison**: {n_items} {unit} (< {MIN_FILES_FOR_STATS}); no confidence "
+            "intervals, significance marks or winners are shown.")
 
 
 def _cell(value: Any) -> str:
@@ -59,9 +85,10 @@ def value_text(e: Entry, metric: str, with_ci: bool = True) -> str:
 
 
 def headline(board: Board, profile_rows: pd.DataFrame, datasets: list[str]) -> str:
-    """Table 1 shape: rows = methods grouped by R, columns = datasets x (SNR, LSD)."""
+    """Table 1 shape: rows = methods grouped by R, columns = datasets x (SNR, LSD, seeds behind them)."""
     metrics = ("snr", board.lsd_col)
-    header = ["R", "method"] + [f"{d} {METRICS[m].heading}" for d in datasets for m in metrics]
+    headings = [*(METRICS[m].heading for m in metrics), "seeds"]
+    header = ["R", "method"] + [f"{d} {h}" for d in datasets for h in headings]
     rows = []
     for group, group_rows in profile_rows.groupby(GROUP, sort=True):
         per_dataset = {d: {e.method: e for e in board.entries(group, d)} for d in datasets}
@@ -70,16 +97,18 @@ def headline(board: Board, profile_rows: pd.DataFrame, datasets: list[str]) -> s
             for d in datasets:
                 e = per_dataset[d].get(method)
                 cells += [value_text(e, m, with_ci=False) if e else "" for m in metrics]
+                cells.append(str(e.n_seeds) if e else "")
             rows.append(cells)
     return markdown_table(header, rows)
 
 
 def quality_table(board: Board, entries: list[Entry]) -> str:
-    """Every metric with its CI and mark, one row per method."""
+    """Every metric with its CI and mark (CIs only over enough test files), one row per method."""
     metrics = ["snr", board.lsd_col, "lsd_hf", "lsd_lf", "si_sdr", *PERCEPTUAL_NAMES]
     header = ["method", *[METRICS[m].heading for m in metrics], "files", "seeds"]
+    with_ci = enough_for_stats(table_files(entries))
     rows = [[f"{e.method} (unprocessed input)" if e.method == UNPROCESSED else e.method,
-             *[value_text(e, m) for m in metrics], str(e.n_files), str(e.n_seeds)] for e in entries]
+             *[value_text(e, m, with_ci) for m in metrics], str(e.n_files), str(e.n_seeds)] for e in entries]
     return markdown_table(header, rows)
 
 
@@ -87,17 +116,20 @@ def conventions_table(board: Board, entries: list[Entry]) -> str:
     """LSD under each named convention, the headline one marked."""
     cols = [LSD_COLUMN[c] for c in LSD_CONVENTIONS]
     header = ["method", *[METRICS[c].heading + (" (headline)" if c == board.lsd_col else "") for c in cols]]
-    return markdown_table(header, [[e.method, *[value_text(e, c) for c in cols]] for e in entries])
+    with_ci = enough_for_stats(table_files(entries))
+    return markdown_table(header, [[e.method, *[value_text(e, c, with_ci) for c in cols]] for e in entries])
 
 
 def cost_table(entries: list[Entry]) -> str:
-    """Parameters, training time, inference speed and peak memory of each method's cells."""
-    header = ["method", "params", "train (s)", "infer steps", "infer RTF", "peak RSS (MB)", "peak GPU alloc (MB)",
-              "device"]
+    """Parameters, training time, FLOPs and audio, inference speed and peak memory of each method's cells
+    (means over seeds)."""
+    header = ["method", "params", "train (s)", "train TFLOP", "audio seen", "infer steps", "infer RTF",
+              "peak RSS (MB)", "peak GPU alloc (MB)", "device"]
     rows = []
     for e in entries:
         c = e.cost
         rows.append([e.method, f"{int(c['params']):,}" if _finite(c["params"]) else "–", fmt(c["train_s"], 1),
+                     tflop_text(c["train_flops"]), audio_text(c["train_audio_s"]),
                      fmt(c["inference_steps"], 0), fmt(c["infer_rtf"], 4), fmt(c["peak_rss_mb"], 0),
                      fmt(c["peak_cuda_mb"], 0), c["device"]])
     return markdown_table(header, rows)

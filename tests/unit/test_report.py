@@ -192,8 +192,9 @@ def test_conventions_cost_reported_and_failed_sections(board_dir):
     r2 = _section(page, "### R=2 (8→16 kHz, cheby1)")
     conv = _rows(r2, "| method | LSD (nuwave) ↓ (headline) | LSD (kuleshov) ↓ | LSD (ssr_eval) ↓")
     assert conv["sbr"][2].startswith("**") and conv["linear"][2].endswith("†")
-    cost = _rows(r2, "| method | params | train (s) | infer steps | infer RTF | peak RSS (MB)")
-    assert cost["linear"][1:] == ["0", "0.0", "–", "0.0010", "700", "–", "cpu x86_64 (2 threads)"]
+    cost = _rows(r2, "| method | params | train (s) | train TFLOP | audio seen | infer steps | infer RTF | peak RSS (MB)")
+    # These records predate training FLOPs and audio: missing, not zero.
+    assert cost["linear"][1:] == ["0", "0.0", "–", "–", "–", "0.0010", "700", "–", "cpu x86_64 (2 threads)"]
     rep = _rows(r2, "| method | SNR reported | SNR ours")
     quality = _rows(r2, "| method | SNR (dB) ↑")
     our_snr, our_lsd = (quality["sbr"][i].strip("*").split()[0] for i in (1, 2))
@@ -291,7 +292,7 @@ def test_a_repeated_stochastic_cell_shows_mean_and_std_over_its_passes(tmp_path)
     quality = _rows(page, "| method | SNR (dB) ↑ | LSD (nuwave) ↓")
     assert quality["sbr"][2].strip("*").startswith("1.500 ± 0.250 [")
     assert "±" not in quality["sbr"][1]  # no spread recorded for SNR: nothing invented
-    assert _rows(page, "| method | params | train (s) | infer steps")["sbr"][3] == "3"
+    assert _rows(page, "| method | params | train (s) | train TFLOP | audio seen | infer steps")["sbr"][5] == "3"
 
 
 def test_a_superseded_cell_is_not_averaged_as_a_seed(tmp_path):
