@@ -45,7 +45,6 @@ Choices left open or changed (named):
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import ClassVar
