@@ -30,6 +30,23 @@ PERF_CMD = [sys.executable, "-m", "pytest", "tests/perf", "-m", "perf", "--bench
 MAIN_CMD = [sys.executable, "-m", "bench", "run", "--methods", "all", "--scales", "2,4,6"]
 
 
+def matmul_gflops() -> float:
+    """One-thread fp32 matmul speed (1024 x 1024, torch): one number to compare machines by."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    for _ in range(3):
+        a @ b
+    t0 = time.perf_counter()
+    for _ in range(20):
+        a @ b
+    seconds = (time.perf_counter() - t0) / 20
+    torch.set_num_threads(threads)
+    return 2 * 1024**3 / seconds / 1e9
+
+
 def machine() -> dict[str, object]:
     import torch
 
@@ -37,7 +54,7 @@ def machine() -> dict[str, object]:
                   if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"cpu": model, "cores": os.cpu_count(), "gpu": gpu, "python": platform.python_version(),
-            "torch": torch.__version__, "load_avg_1m": os.getloadavg()[0]}
+            "torch": torch.__version__, "load_avg_1m": os.getloadavg()[0], "matmul_gflops": matmul_gflops()}
 
 
 def run_perf() -> None:
@@ -56,16 +73,24 @@ def _timed(cmd: list[str]) -> tuple[float, str]:
     return time.perf_counter() - t0, done.stderr
 
 
+def _learned_cells() -> list[dict[str, object]]:
+    """Steps, training FLOPs and seconds of each learned cell of the main command (results/results.csv)."""
+    table = pd.read_csv(REPO / "results" / "results.csv")
+    table = table[(table["status"] == "ok") & (table["train_steps"] > 0)]
+    return table[["method", "scale", "train_steps", "train_flops", "train_s", "wall_s"]].to_dict("records")
+
+
 def run_main() -> None:
     start = machine()
     wall, log = _timed(MAIN_CMD)
     counts = re.search(r"(\d+) cells: (\d+) finished before .*?, (\d+) to run", log)
+    end_load = os.getloadavg()[0]
     cached, cached_log = _timed(MAIN_CMD)
     assert " 0 to run" in cached_log, cached_log
     MAIN_JSON.write_text(json.dumps({
-        "machine": start, "end_load_avg_1m": os.getloadavg()[0], "wall_s": wall, "cached_wall_s": cached,
+        "machine": start, "end_load_avg_1m": end_load, "wall_s": wall, "cached_wall_s": cached,
         "cells": int(counts[1]) if counts else None, "computed": int(counts[3]) if counts else None,
-        "command": " ".join(["python", *MAIN_CMD[1:]])}, indent=1))
+        "command": " ".join(["python", *MAIN_CMD[1:]]), "learned": _learned_cells()}, indent=1))
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -78,7 +103,8 @@ def _md(df: pd.DataFrame) -> str:
 
 def _machine_line(m: dict, end_load: float) -> str:
     gpu = m.get("gpu") or "no GPU"
-    return (f"{m['cpu']}, {m['cores']} cores, {gpu}; Python {m['python']}, torch {m['torch']}; "
+    speed = f" (one-thread fp32 matmul {m['matmul_gflops']:.0f} GFLOP/s)" if m.get("matmul_gflops") else ""
+    return (f"{m['cpu']}{speed}, {m['cores']} cores, {gpu}; Python {m['python']}, torch {m['torch']}; "
             f"1-min load average {m['load_avg_1m']:.1f} at the start, {end_load:.1f} at the end")
 
 
@@ -225,7 +251,21 @@ def _main_section(main: dict) -> list[str]:
             f"`{main['command']}`: {main['wall_s'] / 60:.1f} min wall for {main['cells']} cells "
             f"({main['computed']} computed, the rest reused; target <= 20 min from scratch); the fully cached "
             f"re-run right after: {main['cached_wall_s']:.1f} s (target <= 10 s).",
-            "", "Reproduce: move results/ aside, then `python scripts/benchmarks.py --main`.", ""]
+            "", *_learned_section(main.get("learned")),
+            "Reproduce: move results/ aside, then `python scripts/benchmarks.py --main`.", ""]
+
+
+def _learned_section(learned: list[dict] | None) -> list[str]:
+    """Per learned method: steps, TFLOP and training seconds per cell at each R (one budget for all)."""
+    if not learned:
+        return []
+    table = pd.DataFrame(learned)
+    table["cell"] = [f"{int(r.train_steps)} / {r.train_flops / 1e12:.2f} / {r.train_s:.0f} s"
+                     for r in table.itertuples()]
+    wide = table.pivot(index="method", columns="scale", values="cell").reset_index()
+    wide.columns = ["method", *(f"R={s}: steps / TFLOP / train" for s in wide.columns[1:])]
+    return ["Learned cells of that run (one training budget in FLOPs for every method; the seconds are the "
+            "training loop alone, one thread per cell, two cells at a time):", "", _md(wide), ""]
 
 
 def render() -> str:
@@ -247,12 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--main", action="store_true", help="also time the README's main command (minutes)")
     parser.add_argument("--render-only", action="store_true", help="rewrite BENCHMARKS.md from benchmarks/*.json")
+    parser.add_argument("--no-perf", action="store_true", help="keep benchmarks/perf.json (with --main: time only "
+                                                               "the main command)")
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     if not args.render_only:
         if args.main:
             run_main()
-        run_perf()
+        if not args.no_perf:
+            run_perf()
     (REPO / "BENCHMARKS.md").write_text(render())
     print(f"wrote {REPO / 'BENCHMARKS.md'}")
     return 0
