@@ -1,8 +1,11 @@
 """The CLI end to end on the smoke profile, through both executors."""
+import shlex
+
 import pandas as pd
 import pytest
 import torch
 
+from bench.core.profiles import PROFILES
 from methods import method_names
 
 
@@ -93,6 +96,11 @@ def test_invalid_commands_write_nothing(bench_cli, tmp_path):
         (("--scales", "7"), "paper default"),
         (("--scales", "3", "--target-sr", "16000"), "does not divide"),
         (("--methods", "nuwave", "--eval-repeats", "0"), "--eval-repeats 1 or more"),
+        (("--budget", "-1"), "budget '-1' is impossible"),
+        (("--budget", "xnan"), "budget 'xnan' is impossible"),
+        (("--seeds", "0,-1"), "seed '-1' is impossible"),
+        (("--seeds", "0,1", "--seed", "3"), "not allowed with argument"),
+        (("--methods", "audiounet", "--profile", "paper", "--budget", "x2"), "no training budget to multiply"),
     ]
     for args, message in cases:
         out = bench_cli("run", "--profile", "smoke", *args)
@@ -100,6 +108,31 @@ def test_invalid_commands_write_nothing(bench_cli, tmp_path):
         assert message in out.stderr, (args, out.stderr)
         assert "Traceback" not in out.stderr
     assert not (tmp_path / "results").exists() and not (tmp_path / "leaderboard").exists()
+
+
+def test_seeds_share_one_budget_and_small_samples_make_no_claims(bench_cli, tmp_path):
+    command = ("run", "--methods", "spline,noisefill,audiounet,tfilm", "--scales", "2", "--profile", "smoke",
+               "--seeds", "0,1", "--executor", "local")
+    out = bench_cli(*command)
+    assert out.returncode == 0, out.stderr
+    table = _table(tmp_path)
+    assert sorted(table["seed"]) == [0] * 4 + [1] * 4
+    budget = PROFILES["smoke"].train_flops
+    for _, row in table[table["method"].isin(["audiounet", "tfilm"])].iterrows():
+        per_step = row["train_flops"] / row["train_steps"]
+        assert row["train_budget_flops"] == budget and budget <= row["train_flops"] < budget + per_step
+        assert row["train_audio_s"] > 0 and row["train_s"] > 0
+    assert (table[table["method"] == "spline"]["train_flops"] == 0).all()
+    (made_by,) = set(table["command"])  # the whole command line, the folders bench_cli adds included
+    assert made_by.startswith(shlex.join(["python", "-m", "bench", *command]) + " --results ")
+    page = (tmp_path / "leaderboard" / "synth-speech.md").read_text()
+    section = page.split("### R=2")[1].split("LSD under each named convention")[0]
+    assert "Smoke check, not a comparison" in section
+    assert "| 2 | 2 |" in section  # files, seeds
+    rows = "\n".join(line for line in section.splitlines() if line.startswith("| "))
+    assert "†" not in rows and "**" not in rows and "[" not in rows and "noisefill" in rows
+    assert f"`{made_by}`" in page
+    assert (tmp_path / "leaderboard" / "plots" / "synth-speech-smoke-anytime.png").stat().st_size > 0
 
 
 def test_leaderboard_without_results_says_what_to_do(bench_cli):
