@@ -56,3 +56,18 @@ def test_targets_not_met(page):
 def test_targets_without_measurements(page):
     lines = page._targets(None, None)
     assert not any(line.startswith("| main command") or line.startswith("| metrics") for line in lines)
+
+
+def test_main_section_names_the_machine_speed_and_each_learned_cell(page):
+    machine = {"cpu": "AMD EPYC", "cores": 2, "gpu": None, "python": "3.11", "torch": "2.14.1",
+               "load_avg_1m": 0.1, "matmul_gflops": 91.4}
+    learned = [{"method": "tfdfe", "scale": s, "train_steps": n, "train_flops": 1.02e12, "train_s": t, "wall_s": t + 5}
+               for s, n, t in ((2, 62, 27.2), (4, 62, 27.4), (6, 50, 28.5))]
+    lines = page._main_section({"machine": machine, "end_load_avg_1m": 1.5, "wall_s": 1030.0, "cached_wall_s": 4.0,
+                                "cells": 51, "computed": 51, "command": "python -m bench run", "learned": learned})
+    lines = "\n".join(lines).splitlines()
+    assert "AMD EPYC (one-thread fp32 matmul 91 GFLOP/s), 2 cores" in lines[2]
+    assert "17.2 min wall" in lines[4]
+    header = _row(lines, "method")
+    assert header == "| method | R=2: steps / TFLOP / train | R=4: steps / TFLOP / train | R=6: steps / TFLOP / train |"
+    assert _row(lines, "tfdfe") == "| tfdfe | 62 / 1.02 / 27 s | 62 / 1.02 / 27 s | 50 / 1.02 / 28 s |"
