@@ -18,6 +18,7 @@ from bench.metrics.stats import bootstrap_ci
 from bench.report import pages
 from bench.report.board import MIN_FILES_FOR_STATS, Board
 from bench.report.results_csv import collect
+from tests.unit.test_report import _rows as table_rows  # the one markdown-table reader of the report tests
 
 GROUP_R2 = ("quick", 2, 8000, 16000, "cheby1")
 HEADING_R2 = "### R=2 (8→16 kHz, cheby1)"
@@ -43,19 +44,6 @@ def cell(store: Store, method: str, seed: int, lsd: np.ndarray, profile: str = "
 def anytime(*valid_lsd: float, budget: float = 1.2e12) -> list[dict]:
     return [{"fraction": f, "step": int(800 * f), "flops": f * budget, "valid_lsd": v}
             for f, v in zip((0.125, 0.25, 0.5, 1.0), valid_lsd)]
-
-
-def table_rows(text: str, header_start: str) -> dict[str, list[str]]:
-    """{first cell: cells} of the markdown table whose header starts with `header_start`."""
-    lines = text.splitlines()
-    start = next(i for i, ln in enumerate(lines) if ln.startswith(header_start))
-    rows = {}
-    for ln in lines[start + 2:]:
-        if not ln.startswith("|"):
-            break
-        cells = [c.strip() for c in ln.strip("|").split(" | ")]
-        rows[cells[0]] = cells
-    return rows
 
 
 @pytest.fixture(scope="module")
