@@ -63,21 +63,47 @@ REGISTRY: dict[str, MethodEntry] = {e.name: e for e in [
 ]}
 
 
+def _extra_class(item: str, target: str) -> type:
+    """The class a BENCH_EXTRA_METHODS entry names, checked to be a Method (SpecError naming the entry if not)."""
+    from methods.api import Method
+
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any failure to import the user's module is that entry's error
+        raise SpecError(f"BENCH_EXTRA_METHODS entry {item!r}: cannot import {module_name!r} ({type(exc).__name__}: "
+                        f"{exc}): make the module importable here and on every worker (e.g. through PYTHONPATH)") from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        found = "nothing" if cls is None else f"a {type(cls).__name__}"
+        raise SpecError(f"BENCH_EXTRA_METHODS entry {item!r}: {target} is {found}, not a method class: it must name "
+                        "a subclass of methods.api.Method (see CONTRIBUTING.md)")
+    return cls
+
+
 def _extra_entries(value: str) -> list[MethodEntry]:
     """Entries from BENCH_EXTRA_METHODS; their class is imported to read its docstring and flag."""
     entries = []
     for item in filter(None, (part.strip() for part in value.split(","))):
         name, sep, target = item.partition("=")
-        if not sep or ":" not in target:
+        if not sep or not name.strip() or target.count(":") != 1:
             raise SpecError(f"BENCH_EXTRA_METHODS entry {item!r} is malformed: write name=package.module:Class")
-        module_name, class_name = target.split(":")
-        cls = getattr(importlib.import_module(module_name), class_name)
+        cls = _extra_class(item, target)
         summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else target
-        entries.append(MethodEntry(name, target, summary, bool(cls.trainable)))
+        entries.append(MethodEntry(name.strip(), target, summary, bool(cls.trainable)))
     return entries
 
 
-REGISTRY.update({e.name: e for e in _extra_entries(os.environ.get("BENCH_EXTRA_METHODS", ""))})
+_extras_loaded = False
+
+
+def _load_extras() -> None:
+    """Add the BENCH_EXTRA_METHODS entries to REGISTRY, once, on first use rather than at import: a bad
+    entry is then a SpecError inside the command (exit 2 with its message), not an import-time crash."""
+    global _extras_loaded
+    if not _extras_loaded:
+        _extras_loaded = True
+        REGISTRY.update({e.name: e for e in _extra_entries(os.environ.get("BENCH_EXTRA_METHODS", ""))})
 
 
 class UnknownMethodError(SpecError):
@@ -85,10 +111,12 @@ class UnknownMethodError(SpecError):
 
 
 def method_names() -> list[str]:
+    _load_extras()
     return list(REGISTRY)
 
 
 def get_entry(name: str) -> MethodEntry:
+    _load_extras()
     try:
         return REGISTRY[name]
     except KeyError:

@@ -20,13 +20,13 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.core.store import Store
     from bench.downstream.cells import check_labelled, plan_downstream, run_downstream
     from bench.downstream.page import write_page
-    from bench.executors.session import execute, plan_run, resolve_device
+    from bench.executors.session import check_folders, execute, plan_run, resolve_device
     from bench.report.pages import build_leaderboard
 
     args.datasets, args.lowpass, args.train_lowpass = args.dataset, "cheby1", None  # one corpus, the default filter
+    store = check_folders(args)  # a clear error before any work when a folder cannot be written
     specs = plan_run(args)
     if len({s.dataset for s in specs}) != 1:
         raise SpecError(f"--dataset names one labelled corpus, got {args.dataset!r}")
@@ -34,8 +34,6 @@ def main(args: argparse.Namespace) -> int:
     if len({s.seed for s in specs}) > 1:
         raise SpecError("downstream pages compare one seed of each condition: pass --seed N, not --seeds")
     t0 = time.perf_counter()
-    store = Store(args.results)
-    store.check_writable()
     sr_records = execute(args, specs, store)  # reuses finished SR cells; trains only the missing ones
     down = plan_downstream(specs, args.profile, specs[0].seed)
     print(f"{len(down)} downstream cells (classifiers)", file=sys.stderr)

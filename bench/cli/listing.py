@@ -14,11 +14,11 @@ def add_parser(sub: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from bench.data import dataset_names, load_card
-    from methods import REGISTRY
+    from methods import get_entry, method_names
 
     if args.what == "methods":
         header = ("method", "trainable", "description")
-        rows = [(e.name, "yes" if e.trainable else "no", e.summary) for e in REGISTRY.values()]
+        rows = [(e.name, "yes" if e.trainable else "no", e.summary) for e in map(get_entry, method_names())]
     else:
         header = ("dataset", "kind", "description")
         rows = [(n, load_card(n).kind, load_card(n).summary) for n in dataset_names()]

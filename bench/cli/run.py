@@ -28,14 +28,12 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.core.store import Store
-    from bench.executors.session import execute, plan_run, report_unfinished
+    from bench.executors.session import check_folders, execute, plan_run, report_unfinished
     from bench.report.pages import build_leaderboard
 
+    store = check_folders(args)  # a clear error before any work when a folder cannot be written
     specs = plan_run(args)
     t0 = time.perf_counter()
-    store = Store(args.results)
-    store.check_writable()  # a clear error before any work when the results folder cannot be written
     records = execute(args, specs, store)
     build_leaderboard(store, args.leaderboard, lsd=args.lsd)
     bad = [r for r in records if r["status"] != "ok"]

@@ -35,7 +35,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from bench.core.files import atomic_write, read_json, write_json
+from bench.core.files import atomic_write, load_checkpoint, write_json
 from bench.core.hashing import code_hash, content_key, seed_from_key
 from bench.core.profiles import PROFILES
 from bench.core.records import log_line, record_fields, run_exclusive, run_recorded
@@ -118,9 +118,15 @@ def downstream_dir(store: Store, key: str) -> Path:
     return store.root / ".downstream" / store.cell_dir(key).name  # cell_dir checks the key's form
 
 
+def check_downstream(store: Store, key: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(record, None) if the downstream cell `key` may be reused; (None, why not) or (None, None): see
+    Store.check_record (its classifier.pt is a promised output)."""
+    return store.check_record(downstream_dir(store, key) / "record.json")
+
+
 def read_downstream(store: Store, key: str) -> dict[str, Any] | None:
-    path = downstream_dir(store, key) / "record.json"
-    return read_json(path) if path.is_file() else None
+    """The reusable record of downstream cell `key`, or None."""
+    return check_downstream(store, key)[0]
 
 
 def check_labelled(dataset: str) -> None:
@@ -168,7 +174,7 @@ def _load_hr_classifier(store: Store, spec: DownstreamSpec, n_classes: int, devi
         raise RuntimeError(f"the HR classifier cell {spec.hr_cell} did not finish "
                            f"({record.get('error', '') if record else 'no record'})")
     model = LogMelResNet(classifier_config(spec.profile), spec.target_sr, n_classes)
-    state = torch.load(downstream_dir(store, spec.hr_cell) / CLASSIFIER_FILE, map_location="cpu", weights_only=True)
+    state = load_checkpoint(downstream_dir(store, spec.hr_cell) / CLASSIFIER_FILE)
     model.load_state_dict(state["weights"])
     return model.to(device).eval()
 
@@ -199,7 +205,8 @@ def _run(spec: DownstreamSpec, store: Store, cell_dir: Path, device: str) -> dic
     if spec.train_on != "hr":
         hr_model = _load_hr_classifier(store, spec, len(classes), device)
         evals["hr_classifier"] = evaluate(y_test, predict(hr_model, x_test), classes, seed=spec.rng_seed)
-    return {"classes": classes, "evals": evals, "inputs_s": inputs_s, **stats, "test_ids": list(test.ids)}
+    return {"classes": classes, "evals": evals, "inputs_s": inputs_s, **stats, "test_ids": list(test.ids),
+            "outputs": [str((cell_dir / CLASSIFIER_FILE).relative_to(store.root))]}
 
 
 def run_downstream_cell(spec: DownstreamSpec, store: Store, num_threads: int = 1,
@@ -224,7 +231,9 @@ def run_downstream(specs: list[DownstreamSpec], store: Store, retry_failed: bool
     """Every cell of `specs` (in order: HR cells first), reusing finished ones; -> their records."""
     records = []
     for i, spec in enumerate(specs, 1):
-        record = read_downstream(store, spec.key)
+        record, problem = check_downstream(store, spec.key)
+        if problem:
+            say(f"notice: downstream cell {spec.label} [{spec.key}]: {problem}; recomputing it")
         if record and (record["status"] == "ok" or (record["status"] in RETRYABLE and not retry_failed)):
             say(f"[{i}/{len(specs)}] {spec.label}: {record['status']} before (reused)")
         else:

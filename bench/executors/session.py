@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.core.profiles import PROFILES, Profile
 from bench.core.spec import CellSpec, SpecError
-from bench.core.store import Store
+from bench.core.store import Store, check_writable_folder
 from bench.data import load_card, load_pairs
 from bench.executors import make_executor
 from bench.run.plan import parse_seeds, plan_cells, triage
@@ -32,6 +32,15 @@ def resolve_device(device: str) -> str:
         raise SpecError("--device cuda, but this machine has no usable CUDA GPU (torch.cuda.is_available() "
                         "is False): use --device auto or cpu")
     return device
+
+
+def check_folders(args: argparse.Namespace) -> Store:
+    """The results store of a command that runs cells, after checking that it and the leaderboard folder
+    can be written (StoreWriteError naming the flag otherwise); neither is left created by the check."""
+    store = Store(args.results)
+    store.check_writable()
+    check_writable_folder(args.leaderboard, "--leaderboard")
+    return store
 
 
 def plan_run(args: argparse.Namespace) -> list[CellSpec]:

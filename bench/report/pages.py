@@ -15,19 +15,22 @@ This module assembles the pages; board.py computes what they show, tables.py and
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-from bench.core.files import atomic_write
+from bench.core.files import atomic_write, read_json
+from bench.core.spec import CellSpec
 from bench.core.store import Store
 from bench.data import dataset_slug, load_card
 from bench.metrics.stats import ALPHA, MIN_PAIRED_FILES, N_BOOT_CI, N_BOOT_TEST
 from bench.metrics.table import LSD_CONVENTIONS, METRICS
 from bench.report.board import GROUP, MIN_FILES_FOR_STATS, Board, group_label, method_order, table_files
 from bench.report.figures import dataset_figures, robustness_figure
-from bench.report.tables import (TIED, UNTESTED, conventions_table, cost_table, failed_table, headline, quality_table,
-                                 reported_table, robustness_table, smoke_banner, tflop_text)
+from bench.report.tables import (TIED, UNTESTED, conventions_table, cost_table, failed_table, headline,
+                                 markdown_table, quality_table, reported_table, robustness_table, smoke_banner,
+                                 tflop_text)
 from methods import get_entry, method_names
 
 CONVENTION_TEXT = {
@@ -189,6 +192,31 @@ def commits_line(board: Board) -> str:
     return f"Produced by {'; '.join(counts)}."
 
 
+def unreadable_lines(store: Store) -> list[str]:
+    """The index's section on records that exist but cannot be read (each also warned about on stderr):
+    such a cell is on no page until `bench run` recomputes it."""
+    unreadable = store.unreadable_records()
+    rows = []
+    for key, problem in unreadable.items():
+        label = _cell_label(store.cell_dir(key) / "spec.json")
+        print(f"warning: cell {label} [{key}]: {problem}; it is left off the pages. `python -m bench run` with the "
+              "command that made it recomputes it", file=sys.stderr)
+        rows.append([label, f"`{key}`", problem.replace(str(store.root) + "/", "")])
+    if not rows:
+        return []
+    return ["## Unreadable records", "", f"{len(rows)} record(s) in the store cannot be read, so their cells are on no "
+            "page: `python -m bench run` with the command that made each recomputes it.", "",
+            markdown_table(["cell", "key", "problem"], rows), ""]
+
+
+def _cell_label(spec_path: Path) -> str:
+    """'method dataset R=.. profile seed ..' from a cell's spec.json, or 'unknown cell' when that is unreadable too."""
+    try:
+        return CellSpec.from_dict(read_json(spec_path)).label
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown cell (spec.json unreadable)"
+
+
 def build_leaderboard(store: Store, out_dir: str | Path, lsd: str = "nuwave",
                       reported: dict[str, list[dict]] | None = None) -> list[Path]:
     """(Re)write every page and plot from `store`; return the pages written.
@@ -215,6 +243,7 @@ def build_leaderboard(store: Store, out_dir: str | Path, lsd: str = "nuwave",
     if downstream:
         parts += ["## Downstream recognition", ""] + [f"- [{p.stem}]({p.name})" for p in downstream] + [""]
     parts += [f"{len(table)} cells in the store, {n_bad} failed or infeasible (listed on the dataset pages).", ""]
+    parts += unreadable_lines(store)
     if not board.all_cells.empty:
         parts += [commits_line(board), ""]
     pages = [out_dir / "README.md"]

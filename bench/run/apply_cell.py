@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
 
+from bench.core.files import load_checkpoint
 from bench.core.spec import CellSpec, SpecError
 from bench.core.store import Store
 from bench.run.inference import super_resolve
@@ -58,14 +58,36 @@ def load_cell_method(store: Store, record: dict[str, Any], device: str):
         path = store.train_dir(record["train_key"]) / CHECKPOINT
         if not path.is_file():
             raise SpecError(f"cell {spec.key} has no {path}: re-run it with `python -m bench run`")
-        method.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["weights"])
+        method.load_state_dict(load_checkpoint(path)["weights"])
         method.to(device)
     return method, spec
 
 
+# The shortest input enhance accepts, in samples at the cell's input rate: every registered method
+# handles it (cubic splines need 4 points, NU-Wave 2's STFT conditioning a few dozen), and anything
+# shorter (a few milliseconds) carries no band to extend.
+MIN_INPUT_SAMPLES = 64
+
+
+def check_output_path(input_path: Path, output_path: Path, overwrite: bool) -> None:
+    """Refuse an output that is the input file (always) or any existing file (unless `overwrite`):
+    enhance never touches what the user already has unless told to."""
+    if not output_path.exists():
+        return
+    if input_path.exists() and output_path.samefile(input_path):  # also through a symlink or hard link
+        raise SpecError(f"--output {output_path} is the input file: enhance never overwrites its input; "
+                        "pass another --output path")
+    if not output_path.is_file():
+        raise SpecError(f"--output {output_path} exists and is not a file: pass a file path")
+    if not overwrite:
+        raise SpecError(f"--output {output_path} exists: pass --overwrite to replace it, or another --output path")
+
+
 def apply_to_file(store: Store, record: dict[str, Any], input_path: Path, output_path: Path,
-                      device: str = "cpu") -> dict[str, Any]:
-    """Super-resolve `input_path` with the cell of `record` into `output_path`; return a summary."""
+                  device: str = "cpu", overwrite: bool = False) -> dict[str, Any]:
+    """Super-resolve `input_path` with the cell of `record` into `output_path` (refused when it exists,
+    unless `overwrite`; never the input itself); return a summary."""
+    check_output_path(input_path, output_path, overwrite)
     audio, sr, channels = read_audio(input_path)
     method, spec = load_cell_method(store, record, device)
     proto = spec.protocol
@@ -79,6 +101,11 @@ def apply_to_file(store: Store, record: dict[str, Any], input_path: Path, output
         print(f"note: resampling {input_path} from {sr} Hz to the cell's input rate {proto.low_sr} Hz",
               file=sys.stderr)
     lr = resample(audio, sr, proto.low_sr)
+    if len(lr) < MIN_INPUT_SAMPLES:
+        raise AudioError(f"{input_path} is too short to enhance: {len(audio)} samples at {sr} Hz "
+                         f"({len(lr)} at the cell's input rate {proto.low_sr} Hz); the minimum is {MIN_INPUT_SAMPLES} "
+                         f"samples at {proto.low_sr} Hz ({1000 * MIN_INPUT_SAMPLES / proto.low_sr:.1f} ms). "
+                         "Give a longer recording")
     est = super_resolve(method, lr, proto, device)
     write_audio(output_path, est, proto.target_sr)
     return {"cell": spec.key, "method": spec.method, "in_sr": sr, "low_sr": proto.low_sr,

@@ -26,7 +26,7 @@ from bench.core.store import Store
 from bench.data import Pairs, load_card, load_pairs
 from bench.metrics import scoring
 from bench.run.evaluate import evaluate, mean_over_repeats, repeat_spread
-from bench.run.train import PROGRESS, Trainer
+from bench.run.train import CHECKPOINT, PROGRESS, Trainer
 from bench.signal.audio import write_audio
 from methods import load_method_class
 
@@ -65,20 +65,23 @@ def _peak_memory(device: str) -> dict[str, Any]:
     return {"peak_rss_mb": rss_mb, "peak_cuda_mb": cuda_mb}
 
 
-def _save_samples(cell_dir: Path, pairs: Pairs, estimates: list[np.ndarray], spec: CellSpec, n: int) -> None:
-    """LR / SR / HR wavs of the first `n` test files and a spectrogram of the first (not keyed: display only)."""
+def _save_samples(cell_dir: Path, pairs: Pairs, estimates: list[np.ndarray], spec: CellSpec, n: int) -> list[Path]:
+    """LR / SR / HR wavs of the first `n` test files and a spectrogram of the first (not keyed: display
+    only); -> the files written."""
     from bench.report.plots import spectrogram_figure  # matplotlib only where a figure is drawn
 
     proto = spec.protocol
     samples = cell_dir / "samples"
+    written = []
     for item_id, lr, hr, est in list(zip(pairs.ids, pairs.lr, pairs.hr, estimates))[:n]:
-        write_audio(samples / f"{item_id}_lr.wav", lr, proto.low_sr)
-        write_audio(samples / f"{item_id}_sr.wav", est, proto.target_sr)
-        write_audio(samples / f"{item_id}_hr.wav", hr, proto.target_sr)
+        for name, audio, sr in (("lr", lr, proto.low_sr), ("sr", est, proto.target_sr), ("hr", hr, proto.target_sr)):
+            written.append(samples / f"{item_id}_{name}.wav")
+            write_audio(written[-1], audio, sr)
+    written.append(samples / f"{pairs.ids[0]}_spectrogram.png")
     panels = [("LR", pairs.lr[0], proto.low_sr), (spec.method, estimates[0], proto.target_sr),
               ("HR", pairs.hr[0], proto.target_sr)]
-    spectrogram_figure([panels], max_hz=proto.target_sr / 2, path=samples / f"{pairs.ids[0]}_spectrogram.png",
-                       title=f"{spec.dataset}, {proto.describe()}")
+    spectrogram_figure([panels], max_hz=proto.target_sr / 2, path=written[-1], title=f"{spec.dataset}, {proto.describe()}")
+    return written
 
 
 def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str, Any]:
@@ -107,16 +110,20 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
 
     audio_s = sum(len(hr) for hr in test.hr) / proto.target_sr
     passes, estimates, infer_s = evaluate(method, test, spec, device)
-    _save_samples(cell_dir, test, estimates, spec, profile.sample_files)
+    samples = _save_samples(cell_dir, test, estimates, spec, profile.sample_files)
     log_line(cell_dir, f"enhanced {len(test)} files ({audio_s:.1f} s of audio) x {spec.eval_repeats} in {infer_s:.2f} s")
 
     files = mean_over_repeats(passes)
     atomic_write(cell_dir / "files.csv", lambda tmp: files.to_csv(tmp, index=False))
     summary = scoring.summarise_files(files, proto.target_sr, seed=spec.rng_seed)  # metrics, lsd_bands, ...
+    # Every file this record vouches for (paths under the results root): a run recomputes a cell that lost one.
+    promised = [cell_dir / "files.csv", *samples] + ([store.train_dir(spec.training_key) / CHECKPOINT]
+                                                     if cls.trainable else [])
     return {**summary, "repeats": repeat_spread(passes), "n_files": len(test),
             "metric_errors": int((files["error"] != "").sum()), "params": method.num_parameters(), **training,
             "inference_steps": method.inference_steps, "infer_s": infer_s,
-            "infer_rtf": infer_s / (audio_s * spec.eval_repeats), **_peak_memory(device)}
+            "infer_rtf": infer_s / (audio_s * spec.eval_repeats), **_peak_memory(device),
+            "outputs": [str(path.relative_to(store.root)) for path in promised]}
 
 
 def run_cell(spec: CellSpec, results_root: str | Path, *, num_threads: int = 1, device: str = "cpu") -> dict[str, Any]:
@@ -132,5 +139,5 @@ def run_cell_exclusive(spec: CellSpec, results_root: str | Path, *, num_threads:
                        device: str = "cpu") -> dict[str, Any]:
     """`run_cell` under the cell's lock; reuses a record another process wrote meanwhile (core/records.py)."""
     store = Store(results_root)
-    return run_exclusive(store.cell_dir(spec.key), spec.label, lambda: store.read_record(spec.key),
+    return run_exclusive(store.cell_dir(spec.key), spec.label, lambda: store.reusable_record(spec.key),
                          lambda: run_cell(spec, results_root, num_threads=num_threads, device=device))

@@ -5,6 +5,7 @@ no trace: unknown method or dataset names list the valid ones, impossible scales
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -116,9 +117,14 @@ class Triage:
 
 
 def triage(specs: list[CellSpec], store: Store, retry_failed: bool) -> Triage:
+    """Split `specs` into cells to run, records to reuse and failures to keep. A record that cannot be
+    read, or an `ok` one missing a file it promises (files.csv, samples, the checkpoint), is not
+    trusted: the cell runs again, with a notice on stderr."""
     todo, cached, failed = [], [], []
     for spec in specs:
-        record = store.read_record(spec.key)
+        record, problem = store.check_record(store.record_path(spec.key))
+        if problem:
+            print(f"notice: cell {spec.label} [{spec.key}]: {problem}; recomputing it", file=sys.stderr)
         status = record["status"] if record else None
         if status == "ok":
             cached.append(record)

@@ -28,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from bench.core.files import atomic_write, write_json
+from bench.core.files import atomic_write, load_checkpoint, write_json
 from bench.data import Pairs
 from bench.metrics import spectral
 from bench.run.flops import ANYTIME_FRACTIONS, StepCost, measure_step_cost
@@ -155,7 +155,7 @@ class Trainer:
 
     def load_checkpoint(self) -> dict[str, Any] | None:
         path = self.train_dir / CHECKPOINT
-        return torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
+        return load_checkpoint(path) if path.is_file() else None
 
     # --- validation ------------------------------------------------------------------------------
     def validate(self, method: LearnedMethod, valid: Pairs) -> float:

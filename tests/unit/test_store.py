@@ -68,3 +68,26 @@ def test_triage_starts_learned_cells_before_parameter_free_ones_and_higher_rates
     # R = 6 is 24 kHz, R = 2/4 16 kHz (the seed paper's rates); stable order otherwise
     assert todo == [("audiounet", 6), ("tfilm", 6), ("audiounet", 2), ("tfilm", 2), ("audiounet", 4), ("tfilm", 4),
                     ("spline", 6), ("noisefill", 6), ("spline", 2), ("noisefill", 2), ("spline", 4), ("noisefill", 4)]
+
+
+def test_unreadable_and_incomplete_records_are_never_reused(tmp_path):
+    store = Store(tmp_path)
+    good, truncated, incomplete = "a" * 16, "b" * 16, "c" * 16
+    store.save_record(_record(good))
+    store.save_record({**_record(truncated), "key": truncated})
+    store.record_path(truncated).write_text('{"key": "bbbb')
+    (tmp_path / incomplete).mkdir()
+    (tmp_path / incomplete / "files.csv").write_text("file\n")
+    store.save_record({**_record(incomplete), "key": incomplete,
+                       "outputs": [f"{incomplete}/files.csv", f"{incomplete}/samples/x_sr.wav", "../outside.txt"]})
+    (tmp_path.parent / "outside.txt").write_text("a file outside the root is never vouched for")
+
+    assert [r["key"] for r in store.records()] == [good, incomplete]
+    assert list(store.unreadable_records()) == [truncated]
+    assert "unreadable (JSONDecodeError" in store.unreadable_records()[truncated]
+    assert store.missing_outputs(store.read_record(incomplete)) == [f"{incomplete}/samples/x_sr.wav", "../outside.txt"]
+    assert store.reusable_record(good)["key"] == good
+    assert store.reusable_record(truncated) is None and store.reusable_record(incomplete) is None
+    record, problem = store.check_record(store.record_path(incomplete))
+    assert record is None and "files its record promises are gone" in problem
+    assert store.check_record(store.record_path("d" * 16)) == (None, None)
