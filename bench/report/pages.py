@@ -139,9 +139,7 @@ def dataset_page(board: Board, dataset: str, out_dir: Path, reported: list[dict]
                       "LSD under each named convention:", "", conventions_table(board, entries), "",
                       "Cost (training time, FLOPs, audio seen and peak memory of the whole cell, means over seeds; "
                       "RTF = inference seconds per second of audio):", "", cost_table(entries), ""]
-            rep = reported_table(board, entries, reported, group)
-            if rep:
-                parts += ["Reported (as published; their protocol may differ in details) beside ours:", "", rep, ""]
+            parts += reported_table(board, entries, reported, group, _card_split(dataset))
         parts += dataset_figures(board, dataset, str(profile), groups, out_dir)
         parts += robustness_section(board, dataset, str(profile), out_dir)
     every = board.all_cells[board.all_cells["dataset"] == dataset]
@@ -172,12 +170,25 @@ def robustness_section(board: Board, dataset: str, profile: str, out_dir: Path) 
     return lines
 
 
-def _card_reported(dataset: str) -> list[dict]:
-    """The card's `[[reported]]` entries; none for a dataset without a card (e.g. an ad-hoc folder)."""
+def _card(dataset: str):
+    """The dataset's card, or None (a results folder may hold datasets this checkout has no card for,
+    e.g. an ad-hoc folder)."""
     try:
-        return load_card(dataset).reported
-    except Exception:  # noqa: BLE001 - a results folder may hold datasets this checkout has no card for
-        return []
+        return load_card(dataset)
+    except Exception:  # noqa: BLE001 - any failure to find or parse it means: no card to show
+        return None
+
+
+def _card_reported(dataset: str) -> list[dict]:
+    """The card's `[[reported]]` entries; none for a dataset without a card."""
+    card = _card(dataset)
+    return card.reported if card else []
+
+
+def _card_split(dataset: str) -> str | None:
+    """The split rule of the dataset's card (`split`), None without a card or rule."""
+    card = _card(dataset)
+    return card.raw.get("split") if card else None
 
 
 def _commit_text(commit: str | None, dirty: bool | None) -> str:

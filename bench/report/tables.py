@@ -139,27 +139,55 @@ def _norm(name: Any) -> str:
     return str(name).strip().lower()
 
 
-def reported_table(board: Board, entries: list[Entry], reported: list[dict], group: tuple) -> str | None:
-    """Reported numbers (dataset card `[[reported]]`) for this R beside ours; None when the card has none."""
-    _, scale, _, target_sr, _ = group
+def comparability(row: dict, profile: str, split: str | None) -> list[str]:
+    """Why a card's `[[reported]]` row cannot be read beside our cells of `profile` on a card whose split
+    rule is `split` (empty: comparable). A row names the profile its numbers stand for (`profile`,
+    default paper: full published trainings) and, optionally, the split rule they were measured on."""
+    theirs = row.get("profile", "paper")
+    reasons = []
+    if theirs != profile:
+        reasons.append(f"ours are the `{profile}` profile, theirs `{theirs}`"
+                       + (" (full published trainings)" if theirs == "paper" else ""))
+    if row.get("split") and row["split"] != (split or "default"):
+        reasons.append(f"theirs use the `{row['split']}` split, this page's corpus the `{split or 'default'}` split "
+                       f"(run it as `NAME@{row['split']}`)")
+    return reasons
+
+
+def reported_table(board: Board, entries: list[Entry], reported: list[dict], group: tuple,
+                   split: str | None = None) -> list[str]:
+    """Page lines for the card's `[[reported]]` rows at this R and target rate: published numbers beside
+    ours where the protocol matches (see `comparability`), alone with the reasons where it does not;
+    [] when the card has none for this group."""
+    profile, scale, _, target_sr, _ = group
     hits = [r for r in reported if isinstance(r, dict) and "method" in r and r.get("scale") == scale
             and r.get("target_sr", target_sr) == target_sr]
     if not hits:
-        return None
+        return []
     ours = {_norm(e.method): e for e in entries}
     snr_digits = METRICS["snr"].digits
+    reasons = list(dict.fromkeys(reason for r in hits for reason in comparability(r, profile, split)))
     rows = []
     for r in hits:
         conv = r.get("lsd_convention") if r.get("lsd_convention") in LSD_CONVENTIONS else board.lsd
         lsd_col = LSD_COLUMN[conv]
         lsd_digits = METRICS[lsd_col].digits
         e = ours.get(_norm(r["method"]))
-        our_snr = fmt(e.stats["snr"].mean, snr_digits) if e else "not run"
-        our_lsd = fmt(e.stats[lsd_col].mean, lsd_digits) if e else "not run"
-        rows.append([str(r["method"]), fmt(r.get("snr"), snr_digits), our_snr, fmt(r.get("lsd"), lsd_digits),
-                     our_lsd, conv, str(r.get("source", "–"))])
-    header = ["method", "SNR reported", "SNR ours", "LSD reported", "LSD ours", "our LSD convention", "source"]
-    return markdown_table(header, rows)
+        if reasons:
+            our_snr = our_lsd = "not comparable"
+        else:
+            our_snr = fmt(e.stats["snr"].mean, snr_digits) if e else "not run"
+            our_lsd = fmt(e.stats[lsd_col].mean, lsd_digits) if e else "not run"
+        rows.append([str(r.get("label", r["method"])), str(r["method"]), fmt(r.get("snr"), snr_digits), our_snr,
+                     fmt(r.get("lsd"), lsd_digits), our_lsd, r.get("lsd_convention", conv), str(r.get("source", "–"))])
+    header = ["published row", "method", "SNR reported", "SNR ours", "LSD reported", "LSD ours",
+              "their LSD convention", "source"]
+    lead = ("Reported (as published) beside ours:" if not reasons else
+            "Reported (as published); **not comparable** with our rows here: " + "; ".join(reasons) + ".")
+    unstated = [r for r in hits if r.get("lsd_convention") == "unstated"]
+    notes = ([f"Where the convention is `unstated` the publication does not give its LSD's STFT or log, nor its "
+              f"SNR formula; our LSD column shows the page's headline convention `{board.lsd}`."] if unstated else [])
+    return [lead, "", markdown_table(header, rows), "", *([notes[0], ""] if notes else [])]
 
 
 def robustness_table(rob: Robustness, lsd_col: str) -> str:

@@ -34,6 +34,7 @@ kind = "synthetic"
 
 [[reported]]
 method = "SBR"
+profile = "quick"
 scale = 2
 snr = 9.87
 lsd = 1.234
@@ -41,6 +42,8 @@ source = "Paper X (2024), Table 1"
 
 [[reported]]
 method = "tfdfe"
+label = "TFDFE-ASR"
+profile = "quick"
 scale = 2
 snr = 17.5
 lsd = 0.9
@@ -53,6 +56,14 @@ scale = 6
 snr = 1.0
 lsd = 1.0
 source = "not at any R we ran"
+
+[[reported]]
+method = "spline"
+scale = 4
+snr = 12.0
+lsd = 2.5
+lsd_convention = "unstated"
+source = "a full training elsewhere"
 """
 
 
@@ -195,13 +206,19 @@ def test_conventions_cost_reported_and_failed_sections(board_dir):
     cost = _rows(r2, "| method | params | train (s) | train TFLOP | audio seen | infer steps | infer RTF | peak RSS (MB)")
     # These records predate training FLOPs and audio: missing, not zero.
     assert cost["linear"][1:] == ["0", "0.0", "–", "–", "–", "0.0010", "700", "–", "cpu x86_64 (2 threads)"]
-    rep = _rows(r2, "| method | SNR reported | SNR ours")
+    rep = _rows(r2, "| published row | method | SNR reported | SNR ours")
     quality = _rows(r2, "| method | SNR (dB) ↑")
     our_snr, our_lsd = (quality["sbr"][i].strip("*").split()[0] for i in (1, 2))
-    assert rep["SBR"][1:] == ["9.87", our_snr, "1.234", our_lsd, "nuwave", "Paper X (2024), Table 1"]
-    assert rep["tfdfe"][2] == "not run" and rep["tfdfe"][5] == "kuleshov"
+    assert "Reported (as published) beside ours:" in r2
+    assert rep["SBR"][1:] == ["SBR", "9.87", our_snr, "1.234", our_lsd, "nuwave", "Paper X (2024), Table 1"]
+    assert rep["TFDFE-ASR"][1] == "tfdfe" and rep["TFDFE-ASR"][3] == "not run" and rep["TFDFE-ASR"][6] == "kuleshov"
     assert "not at any R we ran" not in page
-    assert "Reported" not in _section(page, "### R=4 (4→16 kHz, cheby1)")
+    r4 = _section(page, "### R=4 (4→16 kHz, cheby1)")
+    assert ("**not comparable** with our rows here: ours are the `quick` profile, theirs `paper` "
+            "(full published trainings)") in r4
+    assert _rows(r4, "| published row | method | SNR reported | SNR ours")["spline"][1:] == [
+        "spline", "12.00", "not comparable", "2.500", "not comparable", "unstated", "a full training elsewhere"]
+    assert "does not give its LSD's STFT or log, nor its SNR formula" in r4
     failed = page[page.index("## Failed and infeasible cells"):]
     assert "RuntimeError: boom at R=4" in failed and "must not show" not in failed
     assert "| spline | 4 | quick | 0 | failed |" in failed
@@ -249,7 +266,7 @@ def test_headline_convention_switches_without_rerunning(results, reported, tmp_p
 def test_reported_numbers_come_from_the_card(monkeypatch):
     card = DatasetCard(name="toy", kind="synthetic", summary="", native_sr=16000, raw=tomllib.loads(CARD))
     monkeypatch.setattr(pages, "load_card", lambda name: card if name == "toy" else 1 / 0)
-    assert [r["method"] for r in pages._card_reported("toy")] == ["SBR", "tfdfe", "spline"]
+    assert [r["method"] for r in pages._card_reported("toy")] == ["SBR", "tfdfe", "spline", "spline"]
     assert pages._card_reported("folder:/somewhere") == []  # no card: no reported numbers, no crash
 
 
