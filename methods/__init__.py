@@ -14,52 +14,68 @@ from dataclasses import dataclass
 from bench.core.spec import SpecError
 
 
+# Where a method's `paper` configuration comes from, shown by `bench list methods` and on every page.
+PUBLISHED = "published recipe"                                 # architecture and training from the official code
+ADAPTED = "published architecture, adapted training"           # official model, training changed (named fields)
+REBUILT = "rebuilt from the paper's description (no official code)"
+CLASSICAL = "classical signal processing (nothing trained)"
+EXTERNAL = "registered through BENCH_EXTRA_METHODS"
+
+
 @dataclass(frozen=True)
 class MethodEntry:
     name: str
     target: str  # "package.module:Class"
     summary: str
     trainable: bool
+    provenance: str  # one of the labels above; the module docstring lists every deviation
+
+    def provenance_for(self, profile: str) -> str:
+        """The label of this method's rows of `profile`: smoke and quick train every learned method on the
+        suite's budget, so a published recipe is adapted training there."""
+        if profile != "paper" and self.provenance == PUBLISHED:
+            return f"{ADAPTED} (`{profile}` budget)"
+        return self.provenance
 
 
 REGISTRY: dict[str, MethodEntry] = {e.name: e for e in [
     MethodEntry("spline", "methods.baselines.interp:Spline",
-                "cubic-spline interpolation of the LR signal (the unprocessed input of the seed paper)", False),
+                "cubic-spline interpolation of the LR signal (the unprocessed input of the seed paper)", False, CLASSICAL),
     MethodEntry("sinc", "methods.baselines.interp:Sinc",
-                "windowed-sinc (polyphase Kaiser) interpolation", False),
+                "windowed-sinc (polyphase Kaiser) interpolation", False, CLASSICAL),
     MethodEntry("linear", "methods.baselines.interp:Linear",
-                "linear interpolation", False),
+                "linear interpolation", False, CLASSICAL),
     MethodEntry("noisefill", "methods.baselines.dsp:NoiseFill",
-                "spline input plus low-level white noise high-passed into the empty band", False),
+                "spline input plus low-level white noise high-passed into the empty band", False, CLASSICAL),
     MethodEntry("sbr", "methods.baselines.dsp:SpectralBandReplication",
-                "HE-AAC-style spectral band replication: upper LR band copied up under a decaying envelope", False),
+                "HE-AAC-style spectral band replication: upper LR band copied up under a decaying envelope", False, CLASSICAL),
     MethodEntry("audiounet", "methods.baselines.audiounet:AudioUNet",
-                "AudioUNet (Kuleshov et al. 2017): 1-D U-Net, subpixel upsampling, additive skip from spline", True),
+                "AudioUNet (Kuleshov et al. 2017): 1-D U-Net, subpixel upsampling, additive skip from spline", True, PUBLISHED),
     MethodEntry("tfilm", "methods.baselines.tfilm:TFiLMNet",
-                "TFiLM (Birnbaum et al. 2019): AudioUNet with temporal FiLM (block max-pool, LSTM, scale/shift)", True),
+                "TFiLM (Birnbaum et al. 2019): AudioUNet with temporal FiLM (block max-pool, LSTM, scale/shift)", True, PUBLISHED),
     MethodEntry("nuwave", "methods.baselines.nuwave:NuWave",
                 "NU-Wave (Lee & Han 2021): conditional waveform diffusion, DiffWave-style residual stack "
-                "(quick, not published: diffuses 30 x (HR - LR) and keeps the LR band in every step)", True),
+                "(quick, not published: diffuses 30 x (HR - LR) and keeps the LR band in every step)", True, PUBLISHED),
     MethodEntry("nuwave2", "methods.baselines.nuwave2:NuWave2",
                 "NU-Wave 2 (Han & Lee 2022): diffusion with STFC + bandwidth-conditioned BSFT, any input rate "
-                "(quick, not published: residual diffusion with the LR band kept, as NU-Wave)", True),
+                "(quick, not published: residual diffusion with the LR band kept, as NU-Wave)", True, PUBLISHED),
     MethodEntry("tfdfe", "methods.tfdfe.model:TFDFE",
-                "TFDFE-ASR (seed paper): waveform VAE + spectrogram U-Net fused by windowed attention", True),
+                "TFDFE-ASR (seed paper): waveform VAE + spectrogram U-Net fused by windowed attention", True, REBUILT),
     MethodEntry("tfdfe-tanh", "methods.tfdfe.model:TFDFETanh",
-                "TFDFE-ASR with the closed-form Eq. 14 tanh fusion of the two modules", True),
+                "TFDFE-ASR with the closed-form Eq. 14 tanh fusion of the two modules", True, REBUILT),
     MethodEntry("tfdfe-swsrm", "methods.tfdfe.model:TFDFESWSRM",
-                "TFDFE-ASR ablation: the sound-wave VAE module (SWSRM) alone", True),
+                "TFDFE-ASR ablation: the sound-wave VAE module (SWSRM) alone", True, REBUILT),
     MethodEntry("tfdfe-ssrm", "methods.tfdfe.model:TFDFESSRM",
-                "TFDFE-ASR ablation: the spectrogram dual-regression U-Net (SSRM) alone", True),
+                "TFDFE-ASR ablation: the spectrogram dual-regression U-Net (SSRM) alone", True, REBUILT),
     MethodEntry("rfdnet", "methods.baselines.rfdnet:RFDNet",
-                "RFD-Net (Jiang et al. 2022), rebuilt: recursive shared-weight up/down back-projection, fused steps", True),
+                "RFD-Net (Jiang et al. 2022), rebuilt: recursive shared-weight up/down back-projection, fused steps", True, REBUILT),
     MethodEntry("sfsrnet", "methods.baselines.sfsrnet:SFSRNet",
-                "SFSRNet SR net (Rixen & Renz 2022): 2-D CNN adds upper-band STFT magnitudes, input phase kept", True),
+                "SFSRNet SR net (Rixen & Renz 2022): 2-D CNN adds upper-band STFT magnitudes, input phase kept", True, REBUILT),
     MethodEntry("aero", "methods.baselines.aero:AERO",
-                "AERO (Mandel et al. 2023): complex-as-channels STFT encoder-decoder, MR-STFT + MelGAN MSD GAN", True),
+                "AERO (Mandel et al. 2023): complex-as-channels STFT encoder-decoder, MR-STFT + MelGAN MSD GAN", True, PUBLISHED),
     MethodEntry("apbwe", "methods.baselines.apbwe:APBWE",
                 "AP-BWE (Lu et al. 2024): parallel ConvNeXt amplitude/phase streams on the STFT, MPD + MRAD + MRPD GAN",
-                True),
+                True, PUBLISHED),
 ]}
 
 
@@ -90,7 +106,7 @@ def _extra_entries(value: str) -> list[MethodEntry]:
             raise SpecError(f"BENCH_EXTRA_METHODS entry {item!r} is malformed: write name=package.module:Class")
         cls = _extra_class(item, target)
         summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else target
-        entries.append(MethodEntry(name.strip(), target, summary, bool(cls.trainable)))
+        entries.append(MethodEntry(name.strip(), target, summary, bool(cls.trainable), EXTERNAL))
     return entries
 
 

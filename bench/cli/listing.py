@@ -1,4 +1,5 @@
-"""`python -m bench list methods|datasets`: names, trainable or kind, one line each."""
+"""`python -m bench list methods|datasets`: one line each: methods with trainable, where their paper config
+comes from (methods.PUBLISHED, ...) and summary; datasets with kind and summary."""
 from __future__ import annotations
 
 import argparse
@@ -17,12 +18,13 @@ def main(args: argparse.Namespace) -> int:
     from methods import get_entry, method_names
 
     if args.what == "methods":
-        header = ("method", "trainable", "description")
-        rows = [(e.name, "yes" if e.trainable else "no", e.summary) for e in map(get_entry, method_names())]
+        header = ("method", "trainable", "paper config", "description")
+        rows = [(e.name, "yes" if e.trainable else "no", e.provenance, e.summary)
+                for e in map(get_entry, method_names())]
     else:
         header = ("dataset", "kind", "description")
         rows = [(n, load_card(n).kind, load_card(n).summary) for n in dataset_names()]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(2)]
-    for name, kind, summary in [header, *rows]:
-        print(f"{name:<{widths[0]}}  {kind:<{widths[1]}}  {summary}")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)) + f"  {row[-1]}")
     return 0

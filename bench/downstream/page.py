@@ -10,7 +10,7 @@ from typing import Any
 from bench.core.files import atomic_write
 from bench.data import dataset_slug
 from bench.downstream.cells import DownstreamSpec
-from bench.report.tables import ci_text, fmt, markdown_table, smoke_banner
+from bench.report.tables import ci_text, fmt, markdown_table, method_notes, smoke_banner
 
 Row = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # (input name, HR-classifier eval, retrained eval)
 
@@ -117,6 +117,9 @@ def write_page(dataset: str, specs: list[DownstreamSpec], records: dict[str, dic
             for name, ev in done:
                 parts += [f"**{name}**", "", class_table(ev), ""]
             parts += ["</details>", ""]
+    methods = list(dict.fromkeys(s.train_on for s in conditions if s.sr_cell))
+    if methods:
+        parts += ["## Methods", "", *method_notes(methods, sorted({s.profile for s in conditions})), ""]
     failed = [(s, records[s.key]) for s in specs if s.key in records and records[s.key]["status"] != "ok"]
     if failed:
         parts += ["## Cells that did not finish", "",

@@ -26,10 +26,10 @@ from bench.core.store import Store
 from bench.data import dataset_slug, load_card
 from bench.metrics.stats import ALPHA, MIN_PAIRED_FILES, N_BOOT_CI, N_BOOT_TEST
 from bench.metrics.table import LSD_CONVENTIONS, METRICS
-from bench.report.board import GROUP, MIN_FILES_FOR_STATS, Board, group_label, method_order, table_files
+from bench.report.board import GROUP, MIN_FILES_FOR_STATS, Board, group_label, table_files
 from bench.report.figures import dataset_figures, robustness_figure
 from bench.report.tables import (TIED, UNTESTED, conventions_table, cost_table, failed_table, headline,
-                                 markdown_table, quality_table, reported_table, robustness_table, smoke_banner,
+                                 markdown_table, method_notes, quality_table, reported_table, robustness_table, smoke_banner,
                                  tflop_text)
 from methods import get_entry, method_names
 
@@ -143,15 +143,9 @@ def dataset_page(board: Board, dataset: str, out_dir: Path, reported: list[dict]
         parts += dataset_figures(board, dataset, str(profile), groups, out_dir)
         parts += robustness_section(board, dataset, str(profile), out_dir)
     every = board.all_cells[board.all_cells["dataset"] == dataset]
-    parts += ["## Methods on this page", "", *_method_notes(rows["method"].unique()), ""]
+    parts += ["## Methods on this page", "", *method_notes(rows["method"].unique(), ok["profile"].unique()), ""]
     parts += ["## Failed and infeasible cells", "", failed_table(every[every["status"] != "ok"]), ""]
     return "\n".join(parts)
-
-
-def _method_notes(names) -> list[str]:
-    """One line per method: the registry's summary (caveats of a profile included), or why there is none."""
-    registry = {n: e.summary for n in method_names() for e in [get_entry(n)]}
-    return [f"- `{m}`: {registry.get(m, 'not registered in this checkout')}" for m in method_order(names)]
 
 
 def robustness_section(board: Board, dataset: str, profile: str, out_dir: Path) -> list[str]:
@@ -250,6 +244,8 @@ def build_leaderboard(store: Store, out_dir: str | Path, lsd: str = "nuwave",
                   headline(board, rows, datasets), ""]
     n_bad = int((table["status"] != "ok").sum())
     parts += ["## Datasets", ""] + [f"- [{d}]({dataset_slug(d)}.md)" for d in datasets] + [""]
+    if not ok.empty:
+        parts += ["## Methods", "", *method_notes(ok["method"].unique(), ok["profile"].unique()), ""]
     downstream = sorted(out_dir.glob("*-downstream.md"))  # written by `python -m bench downstream`
     if downstream:
         parts += ["## Downstream recognition", ""] + [f"- [{p.stem}]({p.name})" for p in downstream] + [""]

@@ -11,6 +11,7 @@ import pandas as pd
 from bench.metrics.table import LSD_COLUMN, LSD_CONVENTIONS, METRICS, PERCEPTUAL_NAMES
 from bench.report.board import (GROUP, MIN_FILES_FOR_STATS, Board, Entry, Robustness, _finite, enough_for_stats,
                                 group_label, method_order, table_files)
+from methods import get_entry, method_names
 
 UNPROCESSED = "spline"  # the row that scores the unprocessed (interpolated) input
 TIED = "†"
@@ -206,3 +207,18 @@ def failed_table(bad: pd.DataFrame) -> str:
         error = str(r["error"]).splitlines()[0] if str(r["error"]) else "–"
         rows.append([r["method"], str(r["scale"]), r["profile"], str(r["seed"]), r["status"], error, f"`{r['key']}`"])
     return markdown_table(["method", "R", "profile", "seed", "status", "error", "key"], rows)
+
+
+def method_notes(names: Any, profiles: Any) -> list[str]:
+    """One line per method: where its rows of each profile come from (methods.PUBLISHED, ...) and the
+    registry's summary, or why there is none."""
+    known = set(method_names())
+    lines = []
+    for name in method_order(names):
+        if name not in known:
+            lines.append(f"- `{name}`: not registered in this checkout")
+            continue
+        entry = get_entry(name)
+        labels = "; ".join(f"{p}: *{entry.provenance_for(p)}*" for p in sorted(profiles))
+        lines.append(f"- `{name}` ({labels}): {entry.summary}")
+    return lines

@@ -35,6 +35,15 @@ def test_every_method_class_that_names_itself_is_registered():
     assert unregistered == [], "add a row for each to methods/__init__.py REGISTRY"
 
 
+def test_every_method_says_where_its_paper_config_comes_from():
+    """Every row carries one of the provenance labels, consistent with whether it trains."""
+    for entry in REGISTRY.values():
+        if entry.trainable:
+            assert entry.provenance in (methods.PUBLISHED, methods.ADAPTED, methods.REBUILT), entry.name
+        else:
+            assert entry.provenance == methods.CLASSICAL, entry.name
+
+
 def test_every_scored_metric_has_a_row_in_the_table():
     rng = np.random.default_rng(0)
     ref = rng.standard_normal(8000)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from bench.core.profiles import PROFILES
-from methods import method_names
+from methods import get_entry, method_names
 
 
 def _table(tmp_path):
@@ -16,9 +16,12 @@ def _table(tmp_path):
 def test_list_methods_and_datasets(bench_cli):
     out = bench_cli("list", "methods")
     assert out.returncode == 0
+    lines = {line.split()[0]: line for line in out.stdout.splitlines()}
+    assert lines["method"].split() == ["method", "trainable", "paper", "config", "description"]
     for name in method_names():
-        assert name in out.stdout
-    assert out.stdout.splitlines()[0].split() == ["method", "trainable", "description"]
+        assert get_entry(name).provenance in lines[name]
+    assert "published recipe" in lines["tfilm"] and "no official code" in lines["tfdfe"]
+    assert "classical signal processing" in lines["spline"]
     out = bench_cli("list", "datasets")
     assert out.returncode == 0 and "synth-speech" in out.stdout and "synth-ship" in out.stdout
 

@@ -333,7 +333,7 @@ def test_dataset_page_lists_each_method_with_its_registry_summary(board_dir):
     from methods import get_entry
 
     notes = _section((board_dir / "toy.md").read_text(), "## Methods on this page")
-    assert f"- `sbr`: {get_entry('sbr').summary}" in notes
+    assert f"- `sbr` (quick: *classical signal processing (nothing trained)*): {get_entry('sbr').summary}" in notes
     assert notes.index("`spline`") < notes.index("`linear`") < notes.index("`sbr`")  # registry order
 
 
@@ -376,3 +376,15 @@ def test_an_empty_store_gives_an_index_and_no_commit_line(tmp_path):
     assert written == [tmp_path / "board" / "README.md"]
     readme = (tmp_path / "board" / "README.md").read_text()
     assert "0 cells in the store" in readme and "Produced by" not in readme
+
+
+def test_every_page_names_where_each_method_comes_from(board_dir):
+    from methods import get_entry
+
+    for page in ("README.md", "toy.md"):
+        text = (board_dir / page).read_text()
+        notes = text[text.index("## Methods"):]
+        line = next(ln for ln in notes.splitlines() if ln.startswith("- `sbr`"))
+        assert line == f"- `sbr` (quick: *classical signal processing (nothing trained)*): {get_entry('sbr').summary}"
+    assert get_entry("tfilm").provenance_for("quick") == "published architecture, adapted training (`quick` budget)"
+    assert get_entry("tfilm").provenance_for("paper") == "published recipe"
