@@ -42,7 +42,8 @@ def add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", action="append", default=None, metavar="[NAME=]DIR",
                    help="where a real corpus lies (repeatable; default: the variable on its card, e.g. VCTK_ROOT)")
     p.add_argument("--split", default=None, help="another split protocol of the corpora named, e.g. paper (vctk-multi)")
-    p.add_argument("--skip-bad", action="store_true", help="go on without unreadable/empty/NaN files (recorded in the manifest)")
+    p.add_argument("--skip-bad", action="store_true", help="go on without unusable files (unreadable, empty, truncated, NaN, silent, too low a rate), "
+                        "listing them and recording them in the manifest")
 
 
 def add_device(p: argparse.ArgumentParser) -> None:

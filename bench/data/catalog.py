@@ -18,7 +18,8 @@ from typing import Any
 from bench.core.spec import SpecError
 from bench.data.adapters import SCANNERS
 from bench.data.cards import DATASETS_DIR, FOLDER_PREFIX, DatasetCard
-from bench.data.sources import audio_files, info
+from bench.data.sources import audio_files
+from bench.signal.audio import AudioError, audio_info
 
 KINDS = ("synthetic", *SCANNERS)
 _REPORTED_FIELDS = {"method": str, "scale": int, "snr": float, "lsd": float, "source": str}
@@ -85,7 +86,9 @@ def with_split(card: DatasetCard, split: str) -> DatasetCard:
 
 
 def folder_card(path: str) -> DatasetCard:
-    """The ad-hoc card of `folder:PATH`: every audio file under PATH, split 80/10/10 by file (seed 0)."""
+    """The ad-hoc card of `folder:PATH`: every audio file under PATH, split 80/10/10 by file (seed 0).
+    Its nominal rate is the highest rate among the files that open; files that do not open, or are
+    below a protocol's target rate, are the manifest's to judge (`bad`, or `skipped` with --skip-bad)."""
     if not path.strip():
         raise SpecError("folder: needs a path, e.g. --datasets folder:/data/my-recordings")
     root = Path(path).expanduser().resolve()
@@ -95,8 +98,22 @@ def folder_card(path: str) -> DatasetCard:
     if not files:
         raise SpecError(f"folder:{path}: no audio files under {root} (looked for .wav, .flac, .ogg, .mp3, "
                         ".aiff, ... recursively)")
-    rates = sorted({info(f).samplerate for f in files})
-    raw = {"name": f"{FOLDER_PREFIX}{root}", "kind": "folder", "root": str(root), "native_sr": rates[0],
+    rates = _header_rates(files)
+    if not rates:
+        raise SpecError(f"folder:{path}: none of the {len(files)} audio files under {root} can be opened "
+                        f"(e.g. {files[0]}): re-export or convert them")
+    raw = {"name": f"{FOLDER_PREFIX}{root}", "kind": "folder", "root": str(root), "native_sr": rates[-1],
            "summary": f"{len(files)} audio files under {root} ({', '.join(map(str, rates))} Hz)",
            "seed": 0, "fractions": {"train": 0.8, "valid": 0.1, "test": 0.1}}
-    return DatasetCard(raw["name"], "folder", raw["summary"], rates[0], raw)
+    return DatasetCard(raw["name"], "folder", raw["summary"], rates[-1], raw)
+
+
+def _header_rates(files: list[Path]) -> list[int]:
+    """The sorted distinct sample rates of the files whose header opens (only the header is read)."""
+    rates = set()
+    for f in files:
+        try:
+            rates.add(audio_info(f).samplerate)
+        except AudioError:
+            continue  # an unreadable file is listed by the manifest check, with every other bad file
+    return sorted(rates)

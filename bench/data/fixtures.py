@@ -36,6 +36,20 @@ def write(path: Path, audio: np.ndarray, sr: int, subtype: str = "PCM_16") -> Pa
     return path
 
 
+def truncated_wav(path: Path, seconds: float = 5.0, keep: float = 0.12, sr: int = 16000, subtype: str = "PCM_16",
+                  fmt: str = "WAV") -> Path:
+    """A `seconds`-long WAV (or WAVEX/RF64) cut after `keep` seconds of data, as an interrupted copy
+    leaves one: its header still declares `seconds`."""
+    buf = io.BytesIO()
+    sf.write(buf, tone_noise(path.name, seconds, sr), sr, subtype=subtype, format=fmt)
+    data = buf.getvalue()
+    start = data.index(b"data") + 8  # libsndfile writes the data chunk last
+    frame = (len(data) - start) // int(round(seconds * sr))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data[: start + int(round(keep * sr)) * frame])
+    return path
+
+
 def vctk_speakers(version: str = "0.92") -> list[str]:
     """110 speakers on 0.92 (109 p-speakers incl. p280 and p315, plus s5), 109 on 0.80 (no s5).
     Not VCTK's real ids beyond p225/p280/p315/s5: the protocol only depends on their sorted order."""

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import soundfile as sf
 
 from bench.core.spec import SpecError
 from bench.data.cards import DatasetCard, REPO_DIR
@@ -52,6 +51,7 @@ class Scan:
     layout: str                                   # e.g. "VCTK 0.92 (wav48_silence_trimmed, mic1 flac)"
     files: list[SourceFile]
     excluded: dict[str, str] = field(default_factory=dict)  # rel path or group -> why it was left out
+    rule: str = ""  # how files are put in splits, with the card settings that decide it (for error messages)
 
     def split(self, name: str) -> list[SourceFile]:
         return [f for f in self.files if f.split == name]
@@ -200,6 +200,12 @@ def fractions_of(card: DatasetCard, default: dict[str, float]) -> dict[str, floa
     return {k: float(v) for k, v in fractions.items()}
 
 
+def describe_fractions(fractions: dict[str, float]) -> str:
+    """{'train': 0.8, 'valid': 0.1, 'test': 0.1} -> '80/10/10 % train/valid/test'."""
+    shares = "/".join(f"{100 * fractions.get(s, 0):g}" for s in ("train", "valid", "test"))
+    return f"{shares} % train/valid/test"
+
+
 def scan_by_file(card: DatasetCard, root: Path, default_fractions: dict[str, float], what: str) -> Scan:
     """Every audio file under `root`, split by file with the card's seed and fractions."""
     files = audio_files(root)
@@ -207,21 +213,24 @@ def scan_by_file(card: DatasetCard, root: Path, default_fractions: dict[str, flo
         raise SpecError(f"{root} holds {len(files)} audio file(s); {card.name} splits by file into train, valid "
                         f"and test, so it needs at least 3 ({what}; {root_hint(card)})")
     rels = [rel_path(f, root) for f in files]
-    assign = seeded_split(rels, fractions_of(card, default_fractions), int(card.raw.get("seed", 0)))
+    fractions, seed = fractions_of(card, default_fractions), int(card.raw.get("seed", 0))
+    assign = seeded_split(rels, fractions, seed)
     stems = [stem_of(rel) for rel in rels]
     # 'a.wav' and 'a.flac' would share a stem: keep the suffix for those.
     counts = Counter(stems)
     stems = [s if counts[s] == 1 else stem_of(rel.replace(".", "_")) for s, rel in zip(stems, rels)]
+    rule = (f"{card.name} splits its {len(files)} files at random by file (seed {seed}), "
+            f"{describe_fractions(fractions)} (fractions), at least one file per split")
     return Scan(f"{len(files)} audio files ({what})",
-                [SourceFile(rel, f, assign[rel], rel, None, s) for rel, f, s in zip(rels, files, stems)])
+                [SourceFile(rel, f, assign[rel], rel, None, s) for rel, f, s in zip(rels, files, stems)], rule=rule)
 
 
 # --- reading -----------------------------------------------------------------------------------------
 
 def read_source(card: DatasetCard, source: SourceFile) -> tuple[np.ndarray, int]:
     """The whole file as float32 mono at its own rate, trimmed if the card says so; AudioError
-    naming the file (and the fix) if it is unreadable, empty, not finite or at the wrong rate."""
-    audio, sr, _ = read_audio(source.path)
+    naming the file (and the fix) if it is unreadable, empty, truncated, not finite or at the wrong rate."""
+    audio, sr, _ = read_audio(source.path, truncated="error")
     expected = card.raw.get("require_sr")
     if expected and sr != int(expected):
         raise AudioError(f"audio file {source.path} is at {sr} Hz, but {base_name(card.name)} files are "
@@ -251,10 +260,3 @@ def trim_silence(audio: np.ndarray, sr: int, mode: str, top_db: float = 40.0) ->
         return audio[:0]
     return audio[loud[0] * hop: min(len(audio), (loud[-1] + 1) * hop)]
 
-
-def info(path: Path) -> sf._SoundFileInfo:
-    try:
-        return sf.info(str(path))
-    except Exception as exc:  # libsndfile raises several types for corrupt/unknown files
-        raise AudioError(f"cannot read audio file {path}: {exc}. Is it a valid audio file? "
-                         "Re-export or convert it, or remove it") from None

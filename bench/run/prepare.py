@@ -3,9 +3,10 @@
     python -m bench prepare --datasets vctk-multi --data-root /data/VCTK-Corpus-0.92 --scales 2,4,6
 
 For each named corpus: resolve its data root, scan the files in its public layout, read every file
-once (unreadable, empty, all-zero, NaN or wrong-rate files are listed by name), write the manifest
-and split lists under <results>/.cache/manifests/<dataset>/, then make and cache the LR/HR pairs of
-every split for every requested protocol, so that `run` starts training at once. Re-running is fast:
+once (unreadable, empty, truncated, all-zero, NaN or wrong-rate files are listed by name), write the
+manifest and split lists under <results>/.cache/manifests/<dataset>/, stop if a split is left with no
+usable item, then make and cache the LR/HR pairs of every split for every requested protocol, so
+that `run` starts training at once. Re-running is fast:
 unchanged files are not read again and cached pairs are reused. `run` does the checking part itself
 (`resolve_for_run`, `check_for_run`) and caches pairs before its cells start.
 
@@ -19,12 +20,16 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
 
 from bench.core.spec import Protocol, SpecError
 from bench.data.cards import DatasetCard
 from bench.data.catalog import dataset_names, load_card
 from bench.data.corpus import SPLITS
 from bench.data.sources import base_name, has_root, set_data_roots
+
+if TYPE_CHECKING:
+    from bench.data.manifest import Manifest
 
 
 # --- shared with `run` -----------------------------------------------------------------------------
@@ -86,26 +91,38 @@ def resolve_datasets(datasets: str, data_roots: list[str] | None = None,
 
 def check_corpora(cards: list[DatasetCard], cache_dir: Path, *, skip_bad: bool, min_sr: int = 0,
                   quiet: bool = False) -> dict[str, object]:
-    """Build (or refresh) the manifest of every real corpus; SpecError listing bad files unless skip_bad."""
-    from bench.data.manifest import bad_lines, build_manifest
+    """Build (or refresh) the manifest of every real corpus. Skipped files (--skip-bad) are listed on
+    stderr; bad files, or a split left with no usable item, are a SpecError (listing the files, or
+    naming the split, what emptied it and the fix), raised before any pair is made or cell run."""
+    from bench.data.manifest import build_manifest, empty_splits
 
-    manifests, bad = {}, []
-    for card in cards:
-        if not card.real:
-            continue
-        m = build_manifest(card, cache_dir, skip_bad=skip_bad, min_sr=min_sr, quiet=quiet)
-        manifests[card.name] = m
-        if any(r["status"] == "bad" for r in m.rows):
-            bad.append((card, m))
+    manifests = {c.name: build_manifest(c, cache_dir, skip_bad=skip_bad, min_sr=min_sr, quiet=quiet)
+                 for c in cards if c.real}
+    _list_unusable(manifests.values(), cache_dir, "skipped")
+    bad = [m for m in manifests.values() if m.with_status("bad")]
     if bad:
-        n = sum(len([r for r in m.rows if r["status"] == "bad"]) for _, m in bad)
-        for card, m in bad:
-            print(f"bad files in {card.name} (root {m.root}):", file=sys.stderr)
-            for line in bad_lines(m, cache_dir):
-                print(line, file=sys.stderr)
-        raise SpecError(f"{n} bad audio file(s) in {', '.join(c.name for c, _ in bad)} (listed above, and in the "
-                        "manifest): fix or remove them, or pass --skip-bad to go on without them")
+        _list_unusable(bad, cache_dir, "bad")
+        raise SpecError(f"{sum(len(m.with_status('bad')) for m in bad)} bad audio file(s) in "
+                        f"{', '.join(m.card.name for m in bad)} (listed above, and in the manifest): fix or remove "
+                        "them, or pass --skip-bad to go on without them")
+    empty = [line for m in manifests.values() for line in empty_splits(m)]
+    if empty:
+        raise SpecError("; ".join(empty))
     return manifests
+
+
+def _list_unusable(manifests: Iterable[Manifest], cache_dir: Path, status: str) -> None:
+    """Print the files of `status` (bad: they stop the command; skipped: it goes on without them, as
+    --skip-bad asked) of every manifest to stderr, under a heading per corpus."""
+    from bench.data.manifest import unusable_lines
+
+    for m in manifests:
+        rows = m.with_status(status)
+        if rows:
+            heading = "bad files in" if status == "bad" else f"skipped {len(rows)} unusable file(s) of"
+            print(f"{heading} {m.card.name} (root {m.root}):", file=sys.stderr)
+            for line in unusable_lines(m, cache_dir, status):
+                print(line, file=sys.stderr)
 
 
 def resolve_for_run(args: argparse.Namespace) -> str:

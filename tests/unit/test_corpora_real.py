@@ -259,8 +259,9 @@ def _bad_folder(root):
 def test_bad_files_are_named_and_skip_bad_leaves_them_out(tmp_path):
     root = _bad_folder(tmp_path / "bad")
     cache = tmp_path / "cache"
-    with pytest.raises(AudioError, match=r"cannot read audio file .*corrupt\.wav"):
-        load_card(f"{FOLDER_PREFIX}{root}")
+    card = load_card(f"{FOLDER_PREFIX}{root}")  # a file that does not open is the manifest's to list, not an error here
+    corrupt = {r["path"]: r for r in build_manifest(card, cache, quiet=True).rows}["corrupt.wav"]
+    assert corrupt["status"] == "bad" and "cannot read audio file" in corrupt["error"]
     (root / "corrupt.wav").unlink()
     card = load_card(f"{FOLDER_PREFIX}{root}")
     split_of = {f.rel: f.split for f in scan(card).files}
@@ -292,6 +293,49 @@ def test_manifest_is_rebuilt_only_for_changed_files(trees, tmp_path, monkeypatch
     low = build_manifest(card, tmp_path, quiet=True, min_sr=24000)
     assert all(r["status"] == "bad" and "below the target rate 24000" in r["error"] for r in low.rows)
 
+
+
+def test_manifest_made_by_other_checking_code_is_read_again(trees, tmp_path, monkeypatch):
+    use_roots(monkeypatch, piano=trees["piano"])
+    card = load_card("piano")
+    build_manifest(card, tmp_path, quiet=True)
+    meta_path = tmp_path / "manifests" / "piano" / "manifest.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "checks": "an older checker"}))
+    assert build_manifest(card, tmp_path, quiet=True).reread == 4  # a new check (truncation) reaches every file
+
+
+def test_a_split_left_empty_is_named_with_the_rule_that_emptied_it(tmp_path, monkeypatch):
+    vctk = vctk_tree(tmp_path / "vctk", "0.80", utterances=2)  # valid_per_speaker = 2 takes every train file
+    ships = shipsear_tree(tmp_path / "ships", per_class=1, seconds=1.2, sr=8000)  # 1 recording per class: train only
+    piano = piano_tree(tmp_path / "piano", seconds=(5.0, 5.0, 5.0))  # shorter than one 12 s segment
+    use_roots(monkeypatch, vctk_multi=vctk, shipsear=ships, piano=piano)
+    cards = [load_card(n) for n in ("vctk-multi", "shipsear", "piano", "synth-speech")]
+    with pytest.raises(SpecError) as caught:
+        check_corpora(cards, tmp_path, skip_bad=False, quiet=True)
+    message = str(caught.value)
+    assert ("the train split of vctk-multi is empty (usable files: train 0, valid 200, test 14): vctk-multi trains "
+            "on the first 100 of its 107 speakers (train_speakers = 100) and tests on the other 7, holding out 2 "
+            "utterance(s) of every train speaker for validation (valid_per_speaker = 2). Add files to the corpus, "
+            "edit the settings in parentheses in datasets/vctk-multi.toml, or pick another split protocol with "
+            "--split paper") in message
+    assert "the valid split of shipsear is empty" in message and "the test split of shipsear is empty" in message
+    assert "a class reaches test only with 2 or more recordings" in message and "(fractions)" in message
+    assert "the train split of piano is empty" in message and "shorter than the 12 s segments" in message
+    assert message.count("split of vctk-multi is empty") == 1  # its valid and test splits have files
+    assert "synth-speech" not in message  # generated corpora are never checked
+    assert json.loads((tmp_path / "manifests" / "vctk-multi" / "manifest.json").read_text())["rule"].startswith(
+        "vctk-multi trains on the first 100")
+
+
+def test_a_split_whose_files_were_all_skipped_is_named(tmp_path):
+    root = folder_tree(tmp_path / "f", n=3)
+    card = load_card(f"{FOLDER_PREFIX}{root}")
+    test_file = scan(card).split("test")[0].path
+    test_file.write_bytes(b"")
+    with pytest.raises(SpecError, match=r"the test split of folder:.* is empty \(usable files: train 1, valid 1, "
+                                        r"test 0\): its only file was skipped as unusable \(--skip-bad"):
+        check_corpora([card], tmp_path / "cache", skip_bad=True, quiet=True)
 
 # --- degradation: filter robustness ----------------------------------------------------------------
 

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from bench.core.spec import SpecError
 from bench.data.cards import DatasetCard
-from bench.data.sources import Scan, SourceFile, audio_files, fractions_of, rel_path, root_hint, seeded_split, stem_of
+from bench.data.sources import (Scan, SourceFile, audio_files, describe_fractions, fractions_of, rel_path, root_hint,
+                                seeded_split, stem_of)
 
 DEFAULT_FRACTIONS = {"train": 0.7, "valid": 0.1, "test": 0.2}
 _ID = re.compile(r"^(\d+)(?:__|_|-|\s|\.)")
@@ -117,5 +118,8 @@ def scan(card: DatasetCard, root: Path) -> Scan:
     sources = [SourceFile(rel_path(by_id[rid], root), by_id[rid], assign[rid], f"recording {rid}", labelled[rid],
                           stem_of(rel_path(by_id[rid], root)))
                for rid in sorted(labelled, key=lambda r: rel_path(by_id[r], root))]
+    rule = (f"{card.name} splits the recordings of each class at random (seed {seed}), "
+            f"{describe_fractions(fractions)} (fractions); a class reaches test only with 2 or more recordings "
+            "and valid only with 3 or more")
     return Scan(f"ShipsEar: {len(sources)} labelled recordings, split by recording within each class", sources,
-                excluded)
+                excluded, rule)

@@ -23,8 +23,8 @@ import re
 from pathlib import Path
 
 from bench.data.cards import SPLITS_DIR, DatasetCard
-from bench.data.sources import (Scan, SourceFile, fractions_of, read_split_list, rel_path, root_hint, seeded_split,
-                                spread)
+from bench.data.sources import (Scan, SourceFile, describe_fractions, fractions_of, read_split_list, rel_path,
+                                root_hint, seeded_split, spread)
 from bench.core.spec import SpecError
 
 _SPEAKER = re.compile(r"^[ps]\d+$")
@@ -107,7 +107,9 @@ def scan_single(card: DatasetCard, root: Path) -> Scan:
     files = [_source(utts[u], root, split, speaker, u) for split, ids in lists.items() for u in sorted(ids)]
     excluded = {rel_path(p, root): f"not in the {card.name} protocol lists (datasets/splits/{prefix}-*.txt)"
                 for u, p in utts.items() if u not in set(listed)}
-    return Scan(_layout_name(version, folder, root, card), files, excluded)
+    rule = (f"{card.name} takes speaker {speaker}'s splits from the protocol lists "
+            f"datasets/splits/{prefix}-{{train,valid,test}}.txt (split_lists)")
+    return Scan(_layout_name(version, folder, root, card), files, excluded, rule)
 
 
 def scan_multi(card: DatasetCard, root: Path) -> Scan:
@@ -138,12 +140,17 @@ def scan_multi(card: DatasetCard, root: Path) -> Scan:
                 files += [_source(p, root, "valid" if u in held else "train", spk, u) for u, p in utts.items()]
             else:
                 files += [_source(p, root, "test", spk, u) for u, p in utts.items()]
+        rule = (f"{card.name} trains on the first {n_train} of its {len(speakers)} speakers (train_speakers = "
+                f"{n_train}) and tests on the other {len(speakers) - n_train}, holding out {per_speaker} "
+                f"utterance(s) of every train speaker for validation (valid_per_speaker = {per_speaker})")
     elif split_rule == "paper":
-        fractions = fractions_of(card, {"train": 0.88, "valid": 0.06, "test": 0.06})
+        fractions, seed = fractions_of(card, {"train": 0.88, "valid": 0.06, "test": 0.06}), int(card.raw.get("seed", 0))
         everything = {u: p for spk in speakers for u, p in by_speaker[spk].items()}
-        assign = seeded_split(list(everything), fractions, int(card.raw.get("seed", 0)))
+        assign = seeded_split(list(everything), fractions, seed)
         files = [_source(p, root, assign[u], u, u) for u, p in sorted(everything.items())]
+        rule = (f"{card.name} splits its {len(everything)} utterances at random (seed {seed}), "
+                f"{describe_fractions(fractions)} (fractions)")
     else:
         raise SpecError(f"dataset card {card.name!r}: split = {split_rule!r}; use 'speakers' or 'paper'")
     files.sort(key=lambda f: f.rel)
-    return Scan(_layout_name(version, folder, root, card), files, excluded)
+    return Scan(_layout_name(version, folder, root, card), files, excluded, rule)
