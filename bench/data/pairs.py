@@ -27,9 +27,15 @@ from bench.signal.degrade import degrade
 DATA_MODULES = ("bench.data.pairs",)
 
 
+# Card fields that describe a corpus to people and shape none of its audio: editing them (a summary,
+# the published numbers shown beside ours) must not re-key every cell of the corpus.
+DISPLAY_FIELDS = ("summary", "url", "reported")
+
+
 def data_hash(card: DatasetCard) -> str:
-    """Names a corpus' data for cell keys: its card (split rules, trimming, ...) and the data code."""
-    return content_key([code_hash(DATA_MODULES), card.raw])
+    """Names a corpus' data for cell keys: its card (split rules, trimming, ...; not DISPLAY_FIELDS)
+    and the data code."""
+    return content_key([code_hash(DATA_MODULES), {k: v for k, v in card.raw.items() if k not in DISPLAY_FIELDS}])
 
 
 @dataclass

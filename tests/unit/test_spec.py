@@ -151,3 +151,15 @@ def test_eval_repeats_default_per_profile_and_apply_to_stochastic_methods_only()
     assert plan_cells("nuwave2", "synth-speech", "2", "quick", eval_repeats=3)[0].eval_repeats == 3
     with pytest.raises(SpecError, match="eval-repeats"):
         plan_cells("nuwave", "synth-speech", "2", eval_repeats=0)
+
+
+def test_data_hash_ignores_what_only_describes_the_corpus():
+    from bench.data import data_hash, load_card
+    from bench.data.cards import DatasetCard
+
+    card = load_card("vctk-single")
+    def edited(**raw):
+        return DatasetCard(card.name, card.kind, card.summary, card.native_sr, {**card.raw, **raw})
+
+    assert data_hash(edited(summary="another summary", reported=[], url="elsewhere")) == data_hash(card)
+    assert data_hash(edited(trim_silence="edges")) != data_hash(card)
