@@ -93,6 +93,17 @@ def test_vctk_single_is_the_tfilm_p225_protocol(trees, monkeypatch, version):
     assert [i.id for i in items] == ["p225_355", "p225_356"] and items[0].sr == 48000
 
 
+def test_vctk_single_paper_split_is_the_seed_papers_88_6_6_of_the_223_files(trees, monkeypatch):
+    use_roots(monkeypatch, vctk_single=trees["0.92"])
+    found = scan(load_card("vctk-single@paper"))
+    ids = {s: {f.stem for f in found.split(s)} for s in SPLITS}
+    pool = set(read_split_list(SPLITS_DIR / "vctk-single-train.txt") + read_split_list(SPLITS_DIR / "vctk-single-valid.txt"))
+    assert set().union(*ids.values()) == pool and len(pool) == 223
+    assert [len(ids[s]) for s in SPLITS] == [197, 13, 13]  # 223 x (0.88, 0.06, 0.06), rounded
+    assert len(found.excluded) == 8 and all("TFiLM test list" in why for why in found.excluded.values())
+    assert scan(load_card("vctk-single@paper")).files == found.files  # seeded: the same split every time
+
+
 def test_vctk_single_names_missing_and_wrong_rate_files(trees, tmp_path, monkeypatch):
     root = tmp_path / "v"
     shutil.copytree(trees["0.92"] / "wav48_silence_trimmed" / "p225", root / "wav48_silence_trimmed" / "p225")

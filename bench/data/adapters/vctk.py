@@ -16,6 +16,9 @@ the rest test (8 on VCTK 0.92, whose 110 speakers include s5; 7 on 0.80, which h
 2 files of every train speaker, spread over its sorted files (no test speaker is ever seen).
 `split = "paper"` (`vctk-multi@paper`, `--split paper`): the seed paper's random 88/6/6 split by
 utterance (speakers are shared across splits), a seeded permutation of all included files.
+`vctk-single@paper`: the seed paper's VCTK_S, its "223 audio files of a single speaker" (the TFiLM
+training set, train + valid lists) split 88/6/6 at random by a seeded permutation; the 8 TFiLM test
+files are left out.
 """
 from __future__ import annotations
 
@@ -104,11 +107,25 @@ def scan_single(card: DatasetCard, root: Path) -> Scan:
         raise SpecError(f"{len(missing)} file(s) of the {card.name} protocol are missing from {folder / speaker}: "
                         f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}. Is the corpus complete? "
                         f"Re-extract it ({root_hint(card)})")
-    files = [_source(utts[u], root, split, speaker, u) for split, ids in lists.items() for u in sorted(ids)]
     excluded = {rel_path(p, root): f"not in the {card.name} protocol lists (datasets/splits/{prefix}-*.txt)"
                 for u, p in utts.items() if u not in set(listed)}
-    rule = (f"{card.name} takes speaker {speaker}'s splits from the protocol lists "
-            f"datasets/splits/{prefix}-{{train,valid,test}}.txt (split_lists)")
+    split_rule = card.raw.get("split", "lists")
+    if split_rule == "lists":
+        files = [_source(utts[u], root, split, speaker, u) for split, ids in lists.items() for u in sorted(ids)]
+        rule = (f"{card.name} takes speaker {speaker}'s splits from the protocol lists "
+                f"datasets/splits/{prefix}-{{train,valid,test}}.txt (split_lists)")
+    elif split_rule == "paper":
+        # The seed paper's VCTK_S: the 223 files of the TFiLM training set, split 88/6/6 at random.
+        fractions, seed = fractions_of(card, {"train": 0.88, "valid": 0.06, "test": 0.06}), int(card.raw.get("seed", 0))
+        pool = sorted({*lists["train"], *lists["valid"]})
+        assign = seeded_split(pool, fractions, seed)
+        files = [_source(utts[u], root, assign[u], speaker, u) for u in pool]
+        excluded.update({rel_path(utts[u], root): "the TFiLM test list, outside the paper's 223 files"
+                         for u in lists["test"]})
+        rule = (f"{card.name} splits the {len(pool)} files of its train and valid lists at random (seed {seed}), "
+                f"{describe_fractions(fractions)} (fractions)")
+    else:
+        raise SpecError(f"dataset card {card.name!r}: split = {split_rule!r}; use 'lists' or 'paper'")
     return Scan(_layout_name(version, folder, root, card), files, excluded, rule)
 
 
