@@ -5,6 +5,8 @@
     prepare      check real corpora and cache their pairs                                 (prepare.py)
     leaderboard  rebuild leaderboard/ from results/ alone                                 (leaderboard.py)
     enhance      super-resolve your own audio file with a finished cell                   (enhance.py)
+    export       the LR test inputs and a manifest, for a model outside this suite        (export.py)
+    score        score such a model's outputs (or a callable) into a leaderboard row      (score.py)
     list         registered methods or datasets                                           (listing.py)
     status       the SLURM jobs of earlier runs                                           (slurm_jobs.py)
     cancel       scancel those jobs                                                       (slurm_jobs.py)
@@ -20,10 +22,10 @@ import argparse
 import shlex
 import sys
 
-from bench.cli import downstream, enhance, leaderboard, listing, prepare, run, slurm_jobs
+from bench.cli import downstream, enhance, export, leaderboard, listing, prepare, run, score, slurm_jobs
 from bench.core.spec import SpecError
 
-COMMAND_MODULES = (run, downstream, prepare, leaderboard, enhance, listing, slurm_jobs)
+COMMAND_MODULES = (run, downstream, prepare, leaderboard, enhance, export, score, listing, slurm_jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:

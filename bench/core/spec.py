@@ -107,6 +107,10 @@ class CellSpec:
     # Training budget in FLOPs of a learned cell (the profile's, or --budget); None: parameter-free
     # methods, and recipes that keep their own step count (paper).
     train_budget: float | None = None
+    # A model outside this repository (`bench score`): {"kind": "outputs", "sha256": {item id: digest}}
+    # for a folder of its outputs, {"kind": "callable", "target", "source_sha256", "args"} for a function
+    # run on each test item. None for the suite's own methods (and then not keyed).
+    external: dict[str, Any] | None = None
     # The command line that planned the cell: kept in its record for the page's "how to reproduce"
     # line; not keyed (two commands asking for one cell share it).
     command: str = field(default="", compare=False)
@@ -135,6 +139,8 @@ class CellSpec:
             d.pop("eval_repeats")
         if d["train_budget"] is None:
             d.pop("train_budget")
+        if d["external"] is None:
+            d.pop("external")
         return d
 
     @property

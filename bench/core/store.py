@@ -58,7 +58,7 @@ def describe_write_error(exc: OSError, root: Path | str, flag: str = "--results"
             "files already written there are intact (every write is a temp file renamed into place)")
 
 
-FOLDER_FLAGS = {"--results": "results folder", "--leaderboard": "leaderboard folder"}
+FOLDER_FLAGS = {"--results": "results folder", "--leaderboard": "leaderboard folder", "--out": "output folder"}
 
 
 def check_writable_folder(folder: Path | str, flag: str = "--results", min_free_mb: float = 0.0) -> None:

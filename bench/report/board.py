@@ -85,6 +85,13 @@ class Entry:
     n_repeats: int = 1                   # evaluation passes of a single-seed stochastic cell (std across them)
     # budget fraction -> (training FLOPs, validation LSD), each the mean over seeds; empty when not learned
     anytime: dict[float, tuple[float, float]] = field(default_factory=dict)
+    # A model scored from outside the suite (`bench score`): its record's kind, url and notes; None otherwise.
+    external: dict[str, str] | None = None
+
+    @property
+    def label(self) -> str:
+        """The row's name on a page: external models are marked as such."""
+        return f"{self.method} (external)" if self.external else self.method
 
 
 @dataclass
@@ -112,6 +119,17 @@ def _latest_only(store: Store, table: pd.DataFrame) -> pd.DataFrame:
     return table[table.index.isin(newest)]  # the store's row order
 
 
+def external_info(record: dict[str, Any]) -> dict[str, str] | None:
+    """What a page says about an external model (`bench score`): how it was scored, url, notes; None for
+    the suite's own methods."""
+    if record.get("kind") != "external":
+        return None
+    source = (record.get("spec", {}).get("external") or {})
+    how = (f"callable `{source.get('target')}`" if source.get("kind") == "callable"
+           else "its output files (SHA-256 of each in the record)")
+    return {"how": how, "url": record.get("url") or "", "notes": record.get("notes") or ""}
+
+
 class Board:
     """Everything the pages show, computed once from the store."""
 
@@ -125,6 +143,9 @@ class Board:
         self.all_cells = table
         self.table, self.cross_filter = table[~cross], table[cross & (table["status"] == "ok")]
         self.records = {r["key"]: r for r in store.records()}
+        # name -> how an external model (`bench score`) was scored; the newest record of each name speaks for it
+        self.externals = {r["spec"]["method"]: external_info(r) for r in self.records.values()
+                          if r.get("kind") == "external"}
         unknown = sorted({name for key in table["key"] for name in self.records.get(key, {}).get("metrics") or {}
                           if name not in METRICS})
         if unknown:
@@ -214,7 +235,8 @@ class Board:
         n_files = int(max_of("n_files")) if _finite(max_of("n_files")) else 0
         return Entry(method, keys, len(cells), n_files, stats, per_file,
                      {k: v for k, v in unavailable.items() if not _finite(stats.get(k, Stat()).mean)},
-                     cost, bands, n_repeats=int(repeats.get("n", 1)), anytime=_anytime(recs))
+                     cost, bands, n_repeats=int(repeats.get("n", 1)), anytime=_anytime(recs),
+                     external=external_info(recs[0]) if recs else None)
 
     def robustness(self, dataset: str, profile: str) -> list[Robustness]:
         """Cross-filter results of one dataset and profile, each beside the matched cells (trained and

@@ -143,7 +143,8 @@ def dataset_page(board: Board, dataset: str, out_dir: Path, reported: list[dict]
         parts += dataset_figures(board, dataset, str(profile), groups, out_dir)
         parts += robustness_section(board, dataset, str(profile), out_dir)
     every = board.all_cells[board.all_cells["dataset"] == dataset]
-    parts += ["## Methods on this page", "", *method_notes(rows["method"].unique(), ok["profile"].unique()), ""]
+    parts += ["## Methods on this page", "",
+              *method_notes(rows["method"].unique(), ok["profile"].unique(), board.externals), ""]
     parts += ["## Failed and infeasible cells", "", failed_table(every[every["status"] != "ok"]), ""]
     return "\n".join(parts)
 
@@ -245,7 +246,7 @@ def build_leaderboard(store: Store, out_dir: str | Path, lsd: str = "nuwave",
     n_bad = int((table["status"] != "ok").sum())
     parts += ["## Datasets", ""] + [f"- [{d}]({dataset_slug(d)}.md)" for d in datasets] + [""]
     if not ok.empty:
-        parts += ["## Methods", "", *method_notes(ok["method"].unique(), ok["profile"].unique()), ""]
+        parts += ["## Methods", "", *method_notes(ok["method"].unique(), ok["profile"].unique(), board.externals), ""]
     downstream = sorted(out_dir.glob("*-downstream.md"))  # written by `python -m bench downstream`
     if downstream:
         parts += ["## Downstream recognition", ""] + [f"- [{p.stem}]({p.name})" for p in downstream] + [""]

@@ -14,7 +14,7 @@ from bench.core.store import Store
 from bench.metrics.table import METRIC_NAMES
 
 # The tidy table's leading columns, in this order; metric CI bounds and extras follow.
-CSV_COLUMNS = ["method", "dataset", "scale", "low_sr", "target_sr", "lowpass", "profile", "seed", "status",
+CSV_COLUMNS = ["method", "kind", "dataset", "scale", "low_sr", "target_sr", "lowpass", "profile", "seed", "status",
                *METRIC_NAMES, "params", "train_s", "train_flops", "train_steps", "train_audio_s", "train_budget_flops",
                "infer_rtf", "device", "command", "error", "key"]
 
@@ -24,7 +24,7 @@ def record_row(record: dict[str, Any]) -> dict[str, Any]:
     spec = record["spec"]
     proto = spec["protocol"]
     row: dict[str, Any] = {
-        "method": spec["method"], "dataset": spec["dataset"], "scale": proto["scale"],
+        "method": spec["method"], "kind": record.get("kind") or "suite", "dataset": spec["dataset"], "scale": proto["scale"],
         "low_sr": proto["target_sr"] // proto["scale"], "target_sr": proto["target_sr"],
         "lowpass": proto["lowpass"], "train_lowpass": proto.get("train_lowpass") or "",
         "profile": spec["profile"], "seed": spec["seed"],

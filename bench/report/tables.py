@@ -94,7 +94,8 @@ def headline(board: Board, profile_rows: pd.DataFrame, datasets: list[str]) -> s
     for group, group_rows in profile_rows.groupby(GROUP, sort=True):
         per_dataset = {d: {e.method: e for e in board.entries(group, d)} for d in datasets}
         for i, method in enumerate(method_order(group_rows["method"].unique())):
-            cells = [group_label(group) if i == 0 else "", method]
+            shown = next((per_dataset[d][method].label for d in datasets if method in per_dataset[d]), method)
+            cells = [group_label(group) if i == 0 else "", shown]
             for d in datasets:
                 e = per_dataset[d].get(method)
                 cells += [value_text(e, m, with_ci=False) if e else "" for m in metrics]
@@ -108,7 +109,7 @@ def quality_table(board: Board, entries: list[Entry]) -> str:
     metrics = ["snr", board.lsd_col, "lsd_hf", "lsd_lf", "si_sdr", *PERCEPTUAL_NAMES]
     header = ["method", *[METRICS[m].heading for m in metrics], "files", "seeds"]
     with_ci = enough_for_stats(table_files(entries))
-    rows = [[f"{e.method} (unprocessed input)" if e.method == UNPROCESSED else e.method,
+    rows = [[f"{e.method} (unprocessed input)" if e.method == UNPROCESSED else e.label,
              *[value_text(e, m, with_ci) for m in metrics], str(e.n_files), str(e.n_seeds)] for e in entries]
     return markdown_table(header, rows)
 
@@ -118,7 +119,7 @@ def conventions_table(board: Board, entries: list[Entry]) -> str:
     cols = [LSD_COLUMN[c] for c in LSD_CONVENTIONS]
     header = ["method", *[METRICS[c].heading + (" (headline)" if c == board.lsd_col else "") for c in cols]]
     with_ci = enough_for_stats(table_files(entries))
-    return markdown_table(header, [[e.method, *[value_text(e, c, with_ci) for c in cols]] for e in entries])
+    return markdown_table(header, [[e.label, *[value_text(e, c, with_ci) for c in cols]] for e in entries])
 
 
 def cost_table(entries: list[Entry]) -> str:
@@ -129,7 +130,7 @@ def cost_table(entries: list[Entry]) -> str:
     rows = []
     for e in entries:
         c = e.cost
-        rows.append([e.method, f"{int(c['params']):,}" if _finite(c["params"]) else "–", fmt(c["train_s"], 1),
+        rows.append([e.label, f"{int(c['params']):,}" if _finite(c["params"]) else "–", fmt(c["train_s"], 1),
                      tflop_text(c["train_flops"]), audio_text(c["train_audio_s"]),
                      fmt(c["inference_steps"], 0), fmt(c["infer_rtf"], 4), fmt(c["peak_rss_mb"], 0),
                      fmt(c["peak_cuda_mb"], 0), c["device"]])
@@ -209,12 +210,19 @@ def failed_table(bad: pd.DataFrame) -> str:
     return markdown_table(["method", "R", "profile", "seed", "status", "error", "key"], rows)
 
 
-def method_notes(names: Any, profiles: Any) -> list[str]:
+def method_notes(names: Any, profiles: Any, external: dict[str, dict[str, str]] | None = None) -> list[str]:
     """One line per method: where its rows of each profile come from (methods.PUBLISHED, ...) and the
-    registry's summary, or why there is none."""
+    registry's summary; for an external model (`external`: name -> Board.external_info) how it was
+    scored and where it comes from; or why there is none."""
     known = set(method_names())
     lines = []
     for name in method_order(names):
+        if external and name in external:
+            info = external[name]
+            where = "".join(f"; {k}: {info[k]}" for k in ("url", "notes") if info[k])
+            lines.append(f"- `{name}` (*external model*, not trained or run by this suite): scored from {info['how']}"
+                         f"{where}")
+            continue
         if name not in known:
             lines.append(f"- `{name}`: not registered in this checkout")
             continue

@@ -84,13 +84,19 @@ def _save_samples(cell_dir: Path, pairs: Pairs, estimates: list[np.ndarray], spe
     return written
 
 
+def test_pairs(spec: CellSpec, store: Store) -> Pairs:
+    """The test pairs a cell of `spec` scores on: its corpus, protocol and the profile's item count."""
+    return load_pairs(load_card(spec.dataset), "test", spec.protocol, store.cache_dir,
+                      PROFILES[spec.profile].max_items["test"])
+
+
 def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str, Any]:
     proto = spec.protocol
     profile = PROFILES[spec.profile]
     seed_everything(spec.rng_seed)
     _reset_peak_memory(device)
     card = load_card(spec.dataset)
-    test = load_pairs(card, "test", proto, store.cache_dir, profile.max_items["test"])  # proto.lowpass: test filter
+    test = test_pairs(spec, store)  # proto.lowpass: the test filter
     if len(test) == 0:
         raise ValueError(f"dataset {spec.dataset!r} has an empty test split: add test files")
     cls = load_method_class(spec.method)
@@ -108,22 +114,36 @@ def _run(spec: CellSpec, store: Store, cell_dir: Path, device: str) -> dict[str,
                               budget=spec.train_budget)
             training = {**dataclasses.asdict(trainer.fit(method, train, valid)), "train_key": spec.training_key}
 
-    audio_s = sum(len(hr) for hr in test.hr) / proto.target_sr
     passes, estimates, infer_s = evaluate(method, test, spec, device)
-    samples = _save_samples(cell_dir, test, estimates, spec, profile.sample_files)
-    log_line(cell_dir, f"enhanced {len(test)} files ({audio_s:.1f} s of audio) x {spec.eval_repeats} in {infer_s:.2f} s")
+    scores = score_cell(spec, store, test, passes, estimates, infer_s)
+    if cls.trainable:  # the weights `enhance` and downstream load: vouched for like the cell's own files
+        scores["outputs"].append(str((store.train_dir(spec.training_key) / CHECKPOINT).relative_to(store.root)))
+    return {**scores, "params": method.num_parameters(), **training, "inference_steps": method.inference_steps,
+            **_peak_memory(device)}
 
+
+def score_cell(spec: CellSpec, store: Store, test: Pairs, passes: list, estimates: list[np.ndarray],
+               infer_s: float | None) -> dict[str, Any]:
+    """The record fields every scored cell shares, the suite's methods and external models alike: summary
+    metrics with CIs, per-band LSD, the spread over evaluation passes, inference speed (None when the
+    outputs were made elsewhere), and `outputs`, the files the record vouches for (paths under the
+    results root: a run recomputes a cell that lost one). Writes files.csv and the samples.
+
+    `passes`: one per-file table per evaluation pass (bench.run.evaluate.score_files); `estimates`: the
+    first pass's (T_i,) outputs at the target rate."""
+    proto = spec.protocol
+    cell_dir = store.cell_dir(spec.key)
+    audio_s = sum(len(hr) for hr in test.hr) / proto.target_sr
+    samples = _save_samples(cell_dir, test, estimates, spec, PROFILES[spec.profile].sample_files)
+    timing = f" in {infer_s:.2f} s" if infer_s is not None else ""
+    log_line(cell_dir, f"scored {len(test)} files ({audio_s:.1f} s of audio) x {len(passes)}{timing}")
     files = mean_over_repeats(passes)
     atomic_write(cell_dir / "files.csv", lambda tmp: files.to_csv(tmp, index=False))
     summary = scoring.summarise_files(files, proto.target_sr, seed=spec.rng_seed)  # metrics, lsd_bands, ...
-    # Every file this record vouches for (paths under the results root): a run recomputes a cell that lost one.
-    promised = [cell_dir / "files.csv", *samples] + ([store.train_dir(spec.training_key) / CHECKPOINT]
-                                                     if cls.trainable else [])
     return {**summary, "repeats": repeat_spread(passes), "n_files": len(test),
-            "metric_errors": int((files["error"] != "").sum()), "params": method.num_parameters(), **training,
-            "inference_steps": method.inference_steps, "infer_s": infer_s,
-            "infer_rtf": infer_s / (audio_s * spec.eval_repeats), **_peak_memory(device),
-            "outputs": [str(path.relative_to(store.root)) for path in promised]}
+            "metric_errors": int((files["error"] != "").sum()), "infer_s": infer_s,
+            "infer_rtf": infer_s / (audio_s * len(passes)) if infer_s is not None else None,
+            "outputs": [str(path.relative_to(store.root)) for path in [cell_dir / "files.csv", *samples]]}
 
 
 def run_cell(spec: CellSpec, results_root: str | Path, *, num_threads: int = 1, device: str = "cpu") -> dict[str, Any]:

@@ -116,7 +116,7 @@ def test_eval_repeats_change_the_cell_key_but_not_the_training_key():
     five = replace(once, eval_repeats=5)
     assert five.key != once.key and five.training_key == once.training_key
     legacy = once.to_dict()
-    for later_field in ("eval_repeats", "command"):
+    for later_field in ("eval_repeats", "command", "external"):
         legacy.pop(later_field)
     assert once.key == content_key(legacy)  # cells keyed before the fields existed stay valid
 
