@@ -13,41 +13,53 @@ Shapes (B = batch, T = T_low * R samples at the target rate, C = channels):
     output = crop(last, T) + x                                          (B, 1, T)
 
 What was read where: the code of kuleshov/audio-super-res (whose README names both papers). The
-paper PDFs were not retrievable while this was written; what is attributed to "the paper" below is
-marked as such and was not re-checked against the text.
-- src/models/audiounet.py: filters [128, 384, 512, 512, ...], kernel sizes [65, 33, 17, 9, ...];
-  down block = Conv1D stride 2 ('same' padding, Orthogonal init) + LeakyReLU(0.2), no batch norm
-  (commented out there); bottleneck = the same conv with filters[-1], kernel 9 + Dropout(0.5) +
-  LeakyReLU(0.2); up block = Conv1D with 2F filters + Dropout(0.5) + ReLU + SubPixel1D(r=2) +
-  concatenation with the matching down block's output (a *stacked* skip, not a sum); last layer =
-  Conv1D(2 filters, kernel 9, init RandomNormal(stddev=1e-3)) + SubPixel1D(r=2); then the *additive*
-  skip from the spline input (`merge([x, X], mode='sum')`). Number of down blocks L = `--layers`.
-- src/models/layers/subpixel.py: `SubPixel1D` = transpose + `tf.batch_to_space` on the channel
-  axis: for input channels r*C, out[c, w*r + i] = in[i*C + c, w] (the channel index's *outer*
-  factor becomes the phase i). `subpixel1d` below reproduces that ordering exactly.
-- src/models/audiounet.py `predict`/`spline_up`: the network sees `scipy.interpolate.splrep/splev`
-  cubic-spline input at the HR rate; inputs are *clipped* to a multiple of 2^(layers+1).
-- src/models/model.py `create_objective`: the trained "l2 loss" is mean over the batch of
-  sqrt(mean over samples of (P - Y)^2 + 1e-6) (per-example RMSE). `Config.loss` offers it as
-  "rmse" (default, every profile) and the plain mean squared error (the paper's wording) as "mse".
-- NOT in the papers: `Config.spectral_weight` (default 0 = off; 0.01 in `quick` only) adds a
-  multi-resolution STFT term (`log_power_stft_loss`: L1 of log10 power + spectral
+paper PDFs were not retrievable while this was written, so every value below comes from the code.
+- kuleshov/audio-super-res, src/models/audiounet.py: filters [128, 384, 512, 512, ...], kernel sizes
+  [65, 33, 17, 9, ...]; down block = Conv1D stride 2 ('same' padding, Orthogonal init) +
+  LeakyReLU(0.2), no batch norm (commented out there); bottleneck = the same conv with filters[-1],
+  kernel 9 + Dropout(0.5) + LeakyReLU(0.2); up block = Conv1D with 2F filters + Dropout(0.5) + ReLU +
+  SubPixel1D(r=2) + concatenation [up, skip] with the matching down block's output (a *stacked* skip,
+  not a sum); last layer = Conv1D(2 filters, kernel 9, RandomNormal init, std 1e-3) + SubPixel1D(r=2);
+  then the *additive* skip from the spline input. The file as committed mixes Keras-1 arguments
+  (`init=`, `subsample_length=2`, `merge(mode='sum')`, `RandomNormal(stdev=...)`) into a Keras-2
+  model and calls `Convolution1D` without importing it, so it does not build as is; the values above
+  are what those arguments name.
+- kuleshov/audio-super-res, src/models/layers/subpixel.py: `SubPixel1D` = transpose +
+  `tf.batch_to_space` on the channel axis: for input channels r*C, out[c, w*r + i] = in[i*C + c, w]
+  (the channel index's *outer* factor becomes the phase i). `subpixel1d` below reproduces that.
+- kuleshov/audio-super-res, src/models/audiounet.py `predict`/`spline_up`: the network sees
+  `scipy.interpolate.splrep/splev` cubic-spline input at the HR rate; inputs are *clipped* to a
+  multiple of 2^(layers+1).
+- kuleshov/audio-super-res, src/models/model.py `create_objective`: the trained "l2 loss" is the
+  batch mean of sqrt(mean over samples of (P - Y)^2 + 1e-6) (per-example RMSE). `Config.loss` offers
+  it as "rmse" (default, every profile) and the plain mean squared error as "mse".
+- Conv1D 'same' padding is TensorFlow's: total padding max((ceil(T/s) - 1) s + span - T, 0), the
+  smaller half on the left (`SameConv1d`). For the stride-2 down convs of even-length maps that is
+  (k - 3) / 2 left and (k - 1) / 2 right, so down output i is centred on input 2i + 1.
+- Init: Keras' `Orthogonal` on a (k, C_in, C_out) kernel orthogonalises its (k * C_in, C_out)
+  reshape; ours orthogonalises the (C_out, C_in * k) reshape of the PyTorch weight, the same matrix
+  transposed with its rows permuted, which a uniformly drawn orthogonal matrix does not notice.
+  Conv biases start at zero (Keras' default).
+- Training: see `PAPER_TRAIN` below.
+- NOT in the papers or the code: `Config.spectral_weight` (default 0 = off; 0.01 in `quick` only)
+  adds a multi-resolution STFT term (`log_power_stft_loss`: L1 of log10 power + spectral
   convergence). It exists because an L2-trained U-Net regresses the unpredictable high band towards
   zero and so loses to `noisefill` on LSD (measured numbers in the class docstring); it is a named
   config knob, part of the cell key, never a silent change of the published objective.
-- Hyper-parameters: see `PAPER_TRAIN` below.
 
-Choices the paper/code left open (or that we changed), all named here:
-- Lengths not divisible by 2^(L+1) are reflect-padded at the end (replicate when the signal is shorter
-  than the pad) and the output is cropped back, instead of the original's clipping of the input,
-  so every input sample gets an output sample.
-- 'same' padding for stride-2 convolutions is symmetric (k // 2 each side: output i centred on input
-  2i); TF's 'same' pads one sample less on the left (centred on 2i + 1). Same receptive field.
-- Orthogonal init of conv weights (as the code) over the (C_out, C_in * k) matrix; biases zero.
-- Dropout p is `Config.dropout` (0.5 in the paper code); the `quick` profile lowers it (see there).
-- `downsample="maxpool"` (+ `dilation`) is the down-sampling of the TFiLM code (conv stride 1,
-  dilation 2, then MaxPool(2)); AudioUNet's paper code uses "stride". Both share this module so the
-  TFiLM model (methods/baselines/tfilm.py) is this U-Net plus modulation layers.
+`downsample="maxpool"` (+ `dilation`) is the down-sampling of the TFiLM code (conv stride 1, dilation
+2, then MaxPool(2)); AudioUNet's code uses "stride". Both share this module so the TFiLM model
+(methods/baselines/tfilm.py) is this U-Net plus modulation layers.
+
+Deviations from the official code:
+- paper: architecture, init, loss and optimiser as the code. Left: (1) inputs whose length is not a
+  multiple of 2^(L+1) are reflect-padded at the end (replicate when shorter than the pad) and the
+  output cropped back, where `predict` clips the input, so every input sample gets an output sample
+  (training patches of 8192 samples are multiples already); (2) the step count is derived from the
+  README's epochs and an estimate of the p225 patch count (see `PAPER_TRAIN`).
+- quick: `filters`, `kernels` (smaller network), `dropout` 0, `spectral_weight` 0.01, `train`
+  (`QUICK_TRAIN`: batch 8, 0.25 s crops, lr 1e-3 cosine with warm-up, grad clip 1, FLOP-budget steps).
+- smoke: `filters`, `kernels`, `train` (`SMOKE_TRAIN`).
 """
 from __future__ import annotations
 
@@ -82,9 +94,24 @@ class SubPixel1d(nn.Module):
         return subpixel1d(x, self.r)
 
 
-def _conv(c_in: int, c_out: int, kernel: int, stride: int = 1, dilation: int = 1) -> nn.Conv1d:
-    """Conv1d with 'same'-style padding (odd kernels: output i centred on input i*stride), orthogonal init."""
-    conv = nn.Conv1d(c_in, c_out, kernel, stride=stride, dilation=dilation, padding=dilation * (kernel // 2))
+class SameConv1d(nn.Conv1d):
+    """Conv1d with TensorFlow's 'same' padding: (B, C_in, T) -> (B, C_out, ceil(T / stride)).
+
+    TF pads max((ceil(T/s) - 1) * s + span - T, 0) samples in total (span = dilation * (k - 1) + 1),
+    the smaller half on the left. Odd kernels at stride 1 get symmetric padding; a stride-2 conv of an
+    even-length map pads one sample less on the left than on the right, so output i is centred on
+    input 2i + 1, as in the original Keras models."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        length, stride = x.shape[-1], self.stride[0]
+        span = self.dilation[0] * (self.kernel_size[0] - 1) + 1
+        total = max((-(-length // stride) - 1) * stride + span - length, 0)
+        return super().forward(F.pad(x, (total // 2, total - total // 2)))
+
+
+def _conv(c_in: int, c_out: int, kernel: int, stride: int = 1, dilation: int = 1) -> SameConv1d:
+    """`SameConv1d` with the init of the original code: orthogonal weight, zero bias."""
+    conv = SameConv1d(c_in, c_out, kernel, stride=stride, dilation=dilation)
     nn.init.orthogonal_(conv.weight)
     nn.init.zeros_(conv.bias)
     return conv
@@ -159,13 +186,15 @@ class UNet1d(nn.Module):
         nn.init.normal_(self.last.weight, std=last_init_std)
         nn.init.zeros_(self.last.bias)
         # Modulation layers (identity here); index l = level of the matching down block.
-        self.down_mod = nn.ModuleList(self.make_modulation(l, c) for l, c in enumerate(filters))
-        self.bottleneck_mod = self.make_modulation(self.depth, filters[-1])
-        self.up_mod = nn.ModuleList(self.make_modulation(l, c) for l, c in reversed(list(enumerate(filters))))
+        self.down_mod = nn.ModuleList(self.make_modulation(l, c, up=False) for l, c in enumerate(filters))
+        self.bottleneck_mod = self.make_modulation(self.depth, filters[-1], up=False)
+        self.up_mod = nn.ModuleList(self.make_modulation(l, c, up=True)
+                                    for l, c in reversed(list(enumerate(filters))))
 
     # --- hooks for subclasses -------------------------------------------------------------------------
-    def make_modulation(self, level: int, channels: int) -> nn.Module:
-        """Module applied to a (B, channels, T / 2^(level+1)) feature map; identity for AudioUNet."""
+    def make_modulation(self, level: int, channels: int, *, up: bool) -> nn.Module:
+        """Module applied to a (B, channels, T' / 2^(level+1)) feature map (level = depth: the
+        bottleneck; `up`: an up block's output, before the concatenation); identity for AudioUNet."""
         return nn.Identity()
 
     def length_multiple(self) -> int:
@@ -190,17 +219,20 @@ class UNet1d(nn.Module):
         return x + residual
 
 
-# Published training settings of the AudioUNet code/paper. Sources (kuleshov/audio-super-res):
-# - src/models/model.py `default_opt`: Adam, lr 1e-4, beta1 0.99, beta2 0.999, batch size 128 (the
-#   ICLR-2017 settings; run.py's `train` later overrides beta1 with 0.9 and lr with its --lr flag).
-# - patches: 8192 samples at 16 kHz (README/run.py `--patch_size 8192`, stride 4096, VCTK p225).
-# - layers: 4 down blocks (run.py `--layers` default 4).
-# - steps: 400 epochs on the single-speaker set (the paper's setup as we recall it, NOT re-checked
-#   against the PDF; run.py's --epochs default is 100). p225 gives about 2.7k patches of 8192 with
-#   stride 4096 (231 files, ~3 s each), i.e. ~21 steps of 128 per epoch -> ~8.4k steps.
-# - no gradient clipping, constant LR (the code has neither clipping nor a schedule).
-PAPER_TRAIN = TrainConfig(steps=8400, batch_size=128, crop_seconds=8192 / 16000, optimizer="adam", lr=1e-4,
-                          betas=(0.99, 0.999), schedule="constant", grad_clip=None,
+# Published training recipe: the training command of kuleshov/audio-super-res, README.md "Training the
+# model" (`run.py train ... -e 120 --batch-size 64 --lr 3e-4 --layers 4`, the only training command the
+# README gives; it names `--model audiotfilm`, and the same command with `--model audiounet` trains this
+# model). Optimiser: kuleshov/audio-super-res, src/run.py `get_model`, which for every `train` run sets
+# Adam with lr = --lr, b1 0.9, b2 0.999, batch = --batch-size; src/models/model.py `default_opt` (lr 1e-4,
+# b1 0.99, batch 128) is used only when run.py builds a model to evaluate, never to train.
+# - patches: 8192 samples at 16 kHz, stride 4096, VCTK p225 (README `prep_vctk.py --dimension 8192
+#   --stride 4096 --sr 16000`; 223 training files, kuleshov/audio-super-res,
+#   data/vctk/speaker1/speaker1-train-files.txt).
+# - steps: 120 epochs; the patch count is our estimate, not read anywhere: ~2.7k patches (prep_vctk.py
+#   keeps a multiple of 128) / 64 = ~42 steps per epoch, x 120 = ~5k steps.
+# - no gradient clipping, constant LR (kuleshov/audio-super-res, src/models/model.py has neither).
+PAPER_TRAIN = TrainConfig(steps=5000, batch_size=64, crop_seconds=8192 / 16000, optimizer="adam", lr=3e-4,
+                          betas=(0.9, 0.999), schedule="constant", grad_clip=None,
                           valid_every=500, checkpoint_every=500, valid_items=8)
 
 # quick: ~1 minute of training on one CPU thread (~0.1 s/step at R=2, ~0.15 s at R=6, plus validation);
@@ -224,7 +256,10 @@ class AudioUNet(LearnedMethod):
     `spectral_weight` x `log_power_stft_loss` when that (non-published) knob is > 0.
 
     Profiles (parameters counted by `num_parameters`):
-    - paper: filters (128, 384, 512, 512), kernels (65, 33, 17, 9), dropout 0.5, `PAPER_TRAIN`; 71.0 M.
+    - paper: filters (128, 384, 512, 512), kernels (65, 33, 17, 9), dropout 0.5, `PAPER_TRAIN`;
+      70,977,154 parameters at every R, equal to the Keras model of kuleshov/audio-super-res,
+      src/models/audiounet.py with --layers 4 counted from its layer shapes
+      (tests/unit/test_audiounet_tfilm.py writes the arithmetic out).
     - quick: filters (16, 32, 48, 64), kernels (33, 17, 9, 9), dropout 0 (our choice for a
       few-hundred-step run; 0.5 was not measured), `QUICK_TRAIN`; 0.45 M.
     - smoke: filters (4, 8), kernels (9, 5); 2.5 k.
@@ -236,6 +271,8 @@ class AudioUNet(LearnedMethod):
     bins). 5x the steps does not fix it (R = 6, 2000 steps: LSD 2.26), nor do lr 3e-3, 4x the
     parameters or "mse". spectral_weight = 0.01 does: LSD 0.66 / 1.04 / 0.97 with SNR
     16.00 / 13.63 / 12.48, so `quick` uses it; `paper` and `smoke` keep the published objective.
+    These runs predate TensorFlow's 'same' alignment of the stride-2 convs (`SameConv1d`; before it,
+    down output i was centred on input 2i) and were not repeated.
     """
 
     name = "audiounet"
