@@ -118,7 +118,7 @@ def build_manifest(card: DatasetCard, cache_dir: Path, *, skip_bad: bool = False
         error = facts["read_error"]
         if not error and min_sr and int(facts["sample_rate"]) < min_sr:
             error = (f"audio file {source.path} is at {facts['sample_rate']} Hz, below the target rate {min_sr} Hz: "
-                     f"remove it, or pick a lower --target-sr")
+                     f"remove it, pick a lower --target-sr, or leave the R that needs it out of --scales")
         rows.append({"path": source.rel, "split": source.split, "group": source.group, "label": source.label or "",
                      "status": ("skipped" if skip_bad else "bad") if error else "ok", "error": error,
                      "bytes": st.st_size, "mtime_ns": st.st_mtime_ns, **facts})

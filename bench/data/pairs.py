@@ -16,7 +16,7 @@ import numpy as np
 
 from bench.core.files import atomic_write
 from bench.core.hashing import code_hash, content_key
-from bench.core.spec import Protocol, SpecError
+from bench.core.spec import PAPER_TARGET_SR, Protocol, SpecError
 from bench.data.cards import DatasetCard, dataset_slug
 from bench.data.corpus import fingerprint, load_items
 from bench.signal.audio import AudioError, check_audio, resample
@@ -60,9 +60,14 @@ def check_rates(card: DatasetCard, protocol: Protocol) -> None:
 
         resolve_root(card)
     if card.native_sr < protocol.target_sr:
+        fitting = [r for r, sr in PAPER_TARGET_SR.items() if sr <= card.native_sr]
+        scales = (f", or leave R={protocol.scale} out (`--scales {','.join(map(str, fitting))}`, whose default target "
+                  f"rates fit)" if fitting else "")
+        highest = card.native_sr // protocol.scale * protocol.scale
         raise SpecError(
             f"dataset {card.name!r} is recorded at {card.native_sr} Hz, below the target rate "
-            f"{protocol.target_sr} Hz of R={protocol.scale}: pick a lower --target-sr (at most {card.native_sr})"
+            f"{protocol.target_sr} Hz of R={protocol.scale}: pick a lower --target-sr (at most {highest}, a multiple "
+            f"of {protocol.scale}){scales}"
         )
 
 
@@ -75,7 +80,8 @@ def _prepare(card: DatasetCard, split: str, protocol: Protocol, max_items: int |
         what = f"{card.name} item {item.id}" + (f" (from {item.source})" if item.source else "")
         if sr < protocol.target_sr:
             raise AudioError(f"{what} is at {sr} Hz, below the target rate {protocol.target_sr} Hz of "
-                             f"R={protocol.scale}: remove the file, or pick a --target-sr of at most {sr}")
+                             f"R={protocol.scale}: remove the file, pass --skip-bad to go on without it, or pick a "
+                             f"--target-sr of at most {sr}")
         hr = resample(item.audio, sr, protocol.target_sr)
         hr = hr[: len(hr) - len(hr) % protocol.scale]
         if len(hr) < 2 * protocol.scale:

@@ -68,3 +68,7 @@ def test_run_on_a_folder_of_audio_files(bench_cli, tmp_path, capsys):
                  "--executor", "local", "--results", str(tmp_path / "r2"), "--leaderboard", str(tmp_path / "l2")]) == 2
     err = capsys.readouterr().err
     assert "VCTK_ROOT" in err and "--data-root" in err and not (tmp_path / "r2").exists()
+    # 16 kHz recordings under the default scales: R = 6 needs 24 kHz; the error names both ways out.
+    assert main(["prepare", "--datasets", f"folder:{folder}", "--results", str(tmp_path / "r3")]) == 2
+    err = capsys.readouterr().err
+    assert "pick a lower --target-sr (at most 15996, a multiple of 6)" in err and "`--scales 2,4`" in err
