@@ -1,6 +1,6 @@
-"""Optional perceptual metrics.
+"""Perceptual metrics: STOI (``pystoi``, installed with the suite) and PESQ (``pesq``, optional:
+``pip install -e '.[perceptual]'``, a source-only package that needs a C compiler).
 
-PESQ, STOI (optional: ``pip install -e '.[perceptual]'``, packages ``pesq`` and ``pystoi``)
     PESQ wide-band (ITU-T P.862.2, MOS-LQO 1.04 .. 4.64) after resampling both signals to 16 kHz
     (``scipy.signal.resample_poly``); STOI (Taal et al. 2011, 0 .. 1) by ``pystoi`` at the target
     rate (it resamples to 10 kHz itself). Both are speech measures. A package that is not installed

@@ -11,11 +11,16 @@ import pandas as pd
 
 from bench.core.files import atomic_write
 from bench.core.store import Store
-from bench.metrics.table import METRIC_NAMES
+from bench.metrics.table import METRIC_NAMES, PERCEPTUAL_NAMES
 
 # The tidy table's leading columns, in this order; metric CI bounds and extras follow.
+def with_ci(names: list[str] | tuple[str, ...]) -> list[str]:
+    """Each metric followed by its 95 % CI bounds: snr, snr_lo, snr_hi, lsd, ..."""
+    return [col for name in names for col in (name, f"{name}_lo", f"{name}_hi")]
+
+
 CSV_COLUMNS = ["method", "kind", "dataset", "scale", "low_sr", "target_sr", "lowpass", "profile", "seed", "status",
-               *METRIC_NAMES, "params", "train_s", "train_flops", "train_steps", "train_audio_s", "train_budget_flops",
+               *with_ci(METRIC_NAMES), "params", "train_s", "train_flops", "train_steps", "train_audio_s", "train_budget_flops",
                "infer_rtf", "device", "command", "error", "key"]
 
 
@@ -48,8 +53,10 @@ def collect(store: Store) -> pd.DataFrame:
     table = pd.DataFrame([record_row(r) for r in store.records()])
     if table.empty:
         table = pd.DataFrame(columns=CSV_COLUMNS)
-    extra = [c for c in table.columns if c not in CSV_COLUMNS]
-    table = table.reindex(columns=CSV_COLUMNS + sorted(extra))
+    optional = with_ci([m for m in PERCEPTUAL_NAMES if m in table.columns])  # only metrics some cell has
+    extra = [c for c in table.columns if c not in CSV_COLUMNS + optional]
+    table = table.reindex(columns=CSV_COLUMNS[:CSV_COLUMNS.index("params")] + optional
+                          + CSV_COLUMNS[CSV_COLUMNS.index("params"):] + sorted(extra))
     table = table.sort_values(["dataset", "scale", "method", "profile", "seed"], kind="stable")
     atomic_write(store.csv_path, lambda tmp: table.to_csv(tmp, index=False))
     return table

@@ -104,9 +104,26 @@ def headline(board: Board, profile_rows: pd.DataFrame, datasets: list[str]) -> s
     return markdown_table(header, rows)
 
 
+def perceptual_shown(entries: list[Entry]) -> list[str]:
+    """The optional metrics (PESQ, STOI) some entry has a value of: only those get a column."""
+    return [m for m in PERCEPTUAL_NAMES if any(_finite(e.stats[m].mean) for e in entries)]
+
+
+def absent_metrics_note(entries: list[Entry]) -> str | None:
+    """One sentence on the optional metrics no entry has, with the reason the records give (e.g. not
+    installed, and how to install it); None when every one has values."""
+    shown = perceptual_shown(entries)
+    reasons = {m: next((e.unavailable[m] for e in entries if m in e.unavailable), "not computed")
+               for m in PERCEPTUAL_NAMES if m not in shown}
+    if not reasons:
+        return None
+    return "Not shown: " + "; ".join(f"{METRICS[m].heading.split(' ')[0]} ({why})" for m, why in reasons.items()) + "."
+
+
 def quality_table(board: Board, entries: list[Entry]) -> str:
-    """Every metric with its CI and mark (CIs only over enough test files), one row per method."""
-    metrics = ["snr", board.lsd_col, "lsd_hf", "lsd_lf", "si_sdr", *PERCEPTUAL_NAMES]
+    """Every metric with its CI and mark (CIs only over enough test files), one row per method; the optional
+    ones only where some entry has a value."""
+    metrics = ["snr", board.lsd_col, "lsd_hf", "lsd_lf", "si_sdr", *perceptual_shown(entries)]
     header = ["method", *[METRICS[m].heading for m in metrics], "files", "seeds"]
     with_ci = enough_for_stats(table_files(entries))
     rows = [[f"{e.method} (unprocessed input)" if e.method == UNPROCESSED else e.label,

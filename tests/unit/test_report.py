@@ -182,9 +182,10 @@ def test_quality_table_bolds_the_best_and_marks_ties(board_dir):
     snr = {m: cells[1] for m, cells in rows.items()}
     assert snr["spline (unprocessed input)"].startswith("**")
     assert "†" not in snr["sbr"]  # 2 dB worse on every file: significant
-    # PESQ: not installed; STOI present.
-    assert rows["sbr"][6] == "not installed" and rows["sbr"][7].startswith("**0.900")
-    assert rows["sbr"][8:] == [str(N_FILES), "1"]
+    # PESQ: not installed, so no column and a note saying so; STOI present.
+    assert "PESQ" not in r2.splitlines()[[i for i, ln in enumerate(r2.splitlines()) if ln.startswith("| method | SNR")][0]]
+    assert rows["sbr"][6].startswith("**0.900") and rows["sbr"][7:] == [str(N_FILES), "1"]
+    assert "Not shown: PESQ-WB (not installed" in r2
 
 
 def test_several_seeds_show_mean_and_std(board_dir):
@@ -388,3 +389,24 @@ def test_every_page_names_where_each_method_comes_from(board_dir):
         assert line == f"- `sbr` (quick: *classical signal processing (nothing trained)*): {get_entry('sbr').summary}"
     assert get_entry("tfilm").provenance_for("quick") == "published architecture, adapted training (`quick` budget)"
     assert get_entry("tfilm").provenance_for("paper") == "published recipe"
+
+
+def test_json_pages_hold_every_row_with_the_numbers_of_results_csv(board_dir, results):
+    table = pd.read_csv(results.csv_path)
+    page = json.loads((board_dir / "toy.json").read_text())
+    index = json.loads((board_dir / "README.json").read_text())
+    assert page["rows"] == index["rows"] and page["lsd_headline"] == "nuwave"
+    rows = {(r["method"], r["scale"]): r for r in page["rows"]}
+    ok = table[table["status"] == "ok"]
+    assert set(rows) == {(m, s) for m, s in zip(ok["method"], ok["scale"])}
+    single = ok.groupby(["method", "scale"]).filter(lambda g: len(g) == 1)  # one seed: the CSV's CI is the page's
+    for r in single.itertuples():
+        row = rows[(r.method, r.scale)]
+        assert row["keys"] == [r.key] and row["n_seeds"] == 1
+        for metric in ("snr", "lsd", "lsd_hf"):
+            got = row["metrics"][metric]
+            assert got["mean"] == pytest.approx(getattr(r, metric))
+            assert (got["ci_lo"], got["ci_hi"]) == pytest.approx((getattr(r, f"{metric}_lo"), getattr(r, f"{metric}_hi")))
+    assert "pesq" not in rows[("sbr", 2)]["metrics"] and rows[("sbr", 2)]["metrics"]["stoi"]["mark"] == "best"
+    columns = list(table.columns)
+    assert columns[columns.index("snr"):columns.index("snr") + 3] == ["snr", "snr_lo", "snr_hi"]  # CI beside it
