@@ -13,25 +13,61 @@ Shapes (B = batch, T = T_low * R samples at the target rate, C = residual channe
         x = (x + residual) / sqrt(2)
     sum(skip) / sqrt(L) --1x1 conv + SiLU + 1x1 conv--> eps_hat (B, 1, T)
 
-What was read where: maum-ai/nuwave model.py (the layers above, Kaiming-normal conv init, E = 512,
-sinusoidal embedding of 128 channels at scale 50000), hparameter.yaml (30 layers, 64 channels,
-dilation cycle 10; Adam lr 3e-5, betas (0.5, 0.999), eps 1e-9, batch 18 over 2 GPUs, 32768-sample
-crops at 48 kHz; schedules in methods/common/diffusion.py), lightning_model.py (lognorm loss,
-ancestral sampling, `start_step`). The step count is not in the code: `PAPER_TRAIN.steps` is our
-choice (the paper trains for days; the value below is marked as ours).
+What was read where (each value below is the official code's unless marked as ours):
+- maum-ai/nuwave, model.py: the layers above, Kaiming-normal conv init.
+- maum-ai/nuwave, hparameter.yaml: 30 layers, 64 channels, dilation cycle 10, E = 512, sinusoidal
+  embedding of 128 channels at scale 50000; Adam lr 3e-5, betas (0.5, 0.999), eps 1e-9; batch 18 per
+  GPU with `gpus: 2` (DDP); crops of 32768 samples at 48 kHz; the schedules (methods/common/diffusion.py).
+- maum-ai/nuwave, trainer.py: Lightning `gradient_clip_val = 0.5` (Lightning 1.1.6, requirements.txt:
+  the global L2 norm of the gradients clipped to 0.5, after DDP has averaged them).
+- maum-ai/nuwave, dataloader.py: each training file divided by its own peak |x| (the whole file,
+  before cropping), zero-padded to the crop length at a random offset when shorter, cropped, then
+  multiplied by a gain ~ U(0.5, 1); the LR input is made from that crop afterwards (STFT low-pass,
+  every R-th sample) and linearly interpolated back to the target grid (torch Upsample, "linear").
+- maum-ai/nuwave, lightning_model.py: lognorm loss, continuous noise levels, ancestral sampling,
+  `start_step`; for_test.py: the test set sampled 5 times, SNR / LSD averaged over the passes.
 
-Choices the paper/code left open (or that we changed), all named here:
-- Conditioning signal: the LR input upsampled with the protocol's upsampler (spline by default); the
-  NU-Wave code conditions on its own linear-interpolated input. Same role, the harness's interpolator.
-- Sampling: `start_step` None = the published sampler (8 ancestral steps from pure noise), used by
-  every profile; `start_step` k (the code's `init_noise=False` path: start from the conditioning
-  diffused to an intermediate level, last k steps) is offered as an option.
-- `quick`/`smoke` diffuse the residual over the conditioning, scaled to about unit variance
-  (`residual_gain`), and keep the measured band in every clean-signal estimate (`keep_low_band`):
-  NOT published, see methods/common/diffusion.py and the measurements in the class docstring.
-- `quick` also uses its own (shorter, faster-learning) optimiser settings; `paper` the published ones.
-- `clip_output`: outputs clipped to [-1, 1] (the NU-Wave code clips nothing at the end of sampling;
-  signals in this benchmark lie in [-1, 1], so clipping only removes overshoot). A stated choice.
+The `paper` profile:
+- Batch 36 = 18 per GPU x 2 GPUs, the official run's total batch, on one device: DDP averages the
+  two GPUs' gradients of the mean loss over 18, which is the gradient of the mean loss over 36.
+- Gradient clipping at 0.5 (`train.grad_clip`, applied by the Trainer's OptimizerSet per optimiser,
+  here the one Adam of every weight, as Lightning clips the whole model).
+- Data as the official loader: `train.peak_normalize` and `train.random_gain` (0.5, 1) applied by
+  the harness's batch maker to HR and LR alike (both are linear in the HR, so it is the same as
+  making the LR after scaling); files shorter than the crop are zero-padded at a random offset.
+- Conditioning: the LR input linearly interpolated (`condition_upsampler` "linear"), in training
+  and at test alike, as the official loader does in both.
+- Evaluation: 5 sampling passes averaged (bench/run/plan.py DEFAULT_EVAL_REPEATS["paper"] = 5, the
+  official for_test.py's count), 8 ancestral steps from pure noise.
+
+Official test protocol and ours: the official test (dataloader.py with cv = 2, for_test.py) takes each
+whole test file at 48 kHz divided by its peak (no gain), cuts it to a multiple of R, makes the LR with
+its STFT low-pass (n_fft 1024, hop 256; filters.py) and every R-th sample, and conditions on the linear
+interpolation of it. Ours: the harness's test pairs (the protocol's low-pass; its "stft" kind is the
+bin-zeroing one) at their prepared level, conditioned on their linear interpolation.
+
+Deviations from the official code:
+- paper:
+  - `train.steps` 300 000 is ours (the official trainer runs up to 200 000 epochs, stopped by hand).
+  - Adam eps: torch's 1e-8, not 1e-9 (TrainConfig has no eps field).
+  - Precision: the Trainer's bf16 autocast on CUDA, not apex O2 fp16.
+  - Model selection: the Trainer keeps the step of best validation LSD (raw weights); the official
+    trainer keeps the 3 best by validation noise loss and saves an "EMA" whose weights are 0.999 of the
+    current and 0.001 of the previous step's (nearly the raw ones; the authors saw no difference).
+  - Alignment: our linear interpolation puts LR sample n at HR sample n*R (the harness's convention);
+    torch's (align_corners False) puts it (R - 1) / 2 samples later. Padding offsets are multiples of R.
+  - The LR crop is cut from the LR of the whole file (the protocol's degradation), not made from the
+    HR crop; test files are not peak-normalised by the harness.
+  - `clip_output`: outputs clipped to [-1, 1] (the official sampler clips nothing; signals in this
+    benchmark lie in [-1, 1], so clipping only removes overshoot). A stated choice.
+  - `start_step` k (the code's `init_noise=False` path) is offered; None (the published sampler, from
+    pure noise) in every profile.
+- quick / smoke (NOT published, measured below): a smaller network (`layers`, `channels`,
+  `dilation_cycle`, `emb_channels`, `emb_dim`); the residual over the conditioning is diffused
+  (`residual_gain` 30) and the measured band kept (`keep_low_band`), see methods/common/diffusion.py;
+  `condition_upsampler` None (the protocol's spline); `train` = QUICK_TRAIN / SMOKE_TRAIN (batch 8 x
+  0.125 s / 4 x 0.1 s, Adam 2e-3, betas (0.9, 0.999), cosine schedule with warm-up in quick, clipping
+  at 1.0, no peak normalisation or gain, steps from the profile's FLOP budget); 1 evaluation pass.
 """
 from __future__ import annotations
 
@@ -91,13 +127,13 @@ class NuWaveNet(nn.Module):
         return self.output_proj(F.silu(self.skip_proj(skip / math.sqrt(len(self.layers)))))
 
 
-# Published settings (maum-ai/nuwave hparameter.yaml): Adam lr 3e-5, betas (0.5, 0.999) (opt eps 1e-9 is
-# not a TrainConfig field: torch's default 1e-8 is used), batch 18 (2 GPUs x 9), crops of 32768 samples
-# at 48 kHz (0.68 s), no clipping, constant LR. Steps: ours (not in the code; the paper reports days of
-# training on 2 GPUs).
-PAPER_TRAIN = TrainConfig(steps=300_000, batch_size=18, crop_seconds=32768 / 48000, optimizer="adam", lr=3e-5,
-                          betas=(0.5, 0.999), grad_clip=None, valid_every=5000, checkpoint_every=5000, valid_items=8)
-
+# Published settings (maum-ai/nuwave, hparameter.yaml, trainer.py, dataloader.py; module docstring):
+# Adam lr 3e-5, betas (0.5, 0.999), total batch 36 (2 GPUs x 18), crops of 32768 samples at 48 kHz
+# (0.68 s), gradient norm clipped at 0.5, constant LR, files peak-normalised, gain ~ U(0.5, 1).
+# Steps: ours (not in the code).
+PAPER_TRAIN = TrainConfig(steps=300_000, batch_size=36, crop_seconds=32768 / 48000, optimizer="adam", lr=3e-5,
+                          betas=(0.5, 0.999), grad_clip=0.5, peak_normalize=True, random_gain=(0.5, 1.0),
+                          valid_every=5000, checkpoint_every=5000, valid_items=8)
 
 class NuWave(DiffusionMethod):
     """NU-Wave (Lee & Han 2021): DiffWave-style conditional diffusion on the waveform.
@@ -146,6 +182,7 @@ class NuWave(DiffusionMethod):
         clip_output: bool = True
         residual_gain: float | None = None   # None: diffuse HR (published); g: g * (HR - LR) (NOT published)
         keep_low_band: bool = False           # NOT published: the LR band of every x0 estimate kept
+        condition_upsampler: str | None = "linear"  # LR -> target grid for the conditioning; None: protocol's
         train: TrainConfig = PAPER_TRAIN
 
     profile_overrides: ClassVar[dict] = {

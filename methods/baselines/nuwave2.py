@@ -16,33 +16,76 @@ F = n_fft / 2 + 1 bins, N = STFT frames, E = pos_emb_dim):
         gate/filter from both halves -> sigmoid * tanh (B, C, T) -> 1x1 conv -> residual, skip
     sum(skip) / sqrt(L) --1x1 conv + SiLU + 1x1 conv--> eps_hat (B, 1, T)
 
-What was read where: maum-ai/nuwave2 model.py (the layers above: BSFT = shared conv over the band
-axis + gamma/beta convs, kernel 3; FourierUnit with normalised STFT, Hann window; FFC ratio 0.5/0.5;
-input = stack of noisy and LR signals; embedding of 128 channels, "inclusive" frequency exponent),
-diffusion.py and lightning_model.py (log-SNR schedule, DDIM sampling, L1 loss, stratified times),
-dataloader.py (training bandwidths: cut-off drawn uniformly in [sr_min / 2, sr_max / 2], Chebyshev-I
-low-pass of random order 1..11 and ripple from {1e-9, 1e-6, 1e-3, 1, 5} dB, zero-phase; band vector
-= 1 for the first int(cut-off / Nyquist * F) bins), README (Adam lr 2e-4, betas (0.9, 0.99), eps 1e-9,
-batch 12 over 2 GPUs). hparameter.yaml was not in the stored copy: 15 layers, 64 channels, BSFT 64,
-E = 512, emb scale 50000, n_fft 1024 / hop 256 at 48 kHz, sr_min 6 kHz, logsnr (-20, 20) and the
-8-step log-SNR list are from our reading of it, not re-checked here.
+What was read where (each value below is the official code's unless marked as ours):
+- maum-ai/nuwave2, model.py: the layers above (BSFT = shared conv over the band axis + gamma/beta
+  convs, kernel 3; FourierUnit with normalised STFT, Hann window; FFC ratio 0.5/0.5; input = stack of
+  noisy and LR signals; "inclusive" frequency exponent of the embedding).
+- maum-ai/nuwave2, hparameter.yaml: 15 layers, 64 channels, BSFT 64, E = 512, embedding of 128
+  channels at scale 50000, n_fft 1024 / hop 256 at 48 kHz, sr_min 6 kHz, sr_max 48 kHz, logsnr
+  (-20, 20) and the 8-step log-SNR list; Adam lr 2e-4, betas (0.9, 0.99), eps 1e-9; batch 12 per GPU
+  with `gpus: 2` (DDP); crops of 32768 samples.
+- maum-ai/nuwave2, diffusion.py and lightning_model.py: log-SNR schedule, DDIM sampling, L1 loss,
+  stratified times; trainer.py: Lightning `gradient_clip_val = 0.5` (Lightning 1.2.10,
+  requirements.txt: the global L2 norm of the gradients clipped to 0.5).
+- maum-ai/nuwave2, dataloader.py (training, cv = 0): each file divided by its own peak |x| (whole
+  file, before cropping), zero-padded at a random offset when shorter than the crop, cropped, times a
+  gain ~ U(0.5, 1); then the condition is made from that crop: a cut-off drawn as an integer number of
+  Hz in [sr_min / 2, sr_max / 2], a Chebyshev-I low-pass of random order 1..11 and ripple from {1e-9,
+  1e-6, 1e-3, 1, 5} dB applied zero-phase (sosfiltfilt), then resample_poly down to twice the cut-off
+  and back up to 48 kHz (a cut-off at Nyquist leaves the crop as it is); band vector = 1 for the first
+  int(cut-off / Nyquist * F) bins.
+- maum-ai/nuwave2, for_test.py and dataloader.py (test, cv = 2): see "Official test protocol" below.
 
-Choices the paper/code left open (or that we changed), all named here:
-- Random bandwidths: the training condition is the HR crop through the random Chebyshev low-pass
-  (the code also resamples down and back up, which for a band-limited signal is the same signal up
-  to the resampler's own filter; we skip it so the cut-off is continuous). `protocol_fraction` of each
-  batch instead uses the protocol's own LR pair upsampled by the protocol's upsampler, i.e. exactly
-  what the model sees at test time (paper: 0; quick: see profile_overrides, a minute of training
-  cannot cover every bandwidth).
-- Evaluation at the protocol's rate: band = 1 below target_sr / (2 R), condition = upsampled LR.
-- n_fft/hop: the code's 1024/256 is at 48 kHz (21 ms); `paper` keeps it, `quick` uses 256/64.
-- `start_step` (NU-Wave's no-init-noise option, not in the NU-Wave 2 code) is offered the same way
-  as in methods/baselines/nuwave.py; no profile uses it.
-- `quick`/`smoke` diffuse the residual over the conditioning (`residual_gain`; in training the
-  residual over the randomly low-passed crop) and keep the measured band (`keep_low_band`), as NU-Wave's
-  quick profile and for the same measured reason: NOT published, see methods/common/diffusion.py.
-- `clip_output`: outputs clipped to [-1, 1]; the NU-Wave 2 code clamps to [-1, 1 - eps(fp16)] at the
-  end of inference, the authors report results without clipping. A stated choice.
+The `paper` profile:
+- Batch 24 = 12 per GPU x 2 GPUs, the official run's total batch, on one device: DDP averages the
+  two GPUs' gradients of the mean loss over 12, which is the gradient of the mean loss over 24.
+- Gradient clipping at 0.5 (`train.grad_clip`, applied by the Trainer's OptimizerSet to the one
+  Adam of every weight, as Lightning clips the whole model).
+- Data: `train.peak_normalize` and `train.random_gain` (0.5, 1), applied by the harness's batch maker
+  to HR and LR alike; files shorter than the crop are zero-padded at a random offset.
+- Training condition as the official loader's: random cut-off in whole Hz, random Chebyshev-I,
+  resample_poly down and back up (`resample_condition`), all bandwidths random (`protocol_fraction` 0).
+- Test condition: the harness's LR upsampled inside the method with resample_poly
+  (`condition_upsampler` "sinc"), band = 1 below the protocol's cut-off target_sr / (2 R).
+- Evaluation: 5 sampling passes averaged (bench/run/plan.py DEFAULT_EVAL_REPEATS["paper"] = 5, the
+  official for_test.py's count), 8 DDIM steps from pure noise.
+
+Official test protocol and ours: the official test takes each whole 48 kHz test file divided by its
+peak (no gain), cut to a multiple of the hop; makes the condition with the Chebyshev-I of order 8 and
+0.05 dB ripple, zero-phase, at half the input rate, resample_poly down to the input rate and back up
+to 48 kHz; band = first int(input rate / 48 kHz * F) bins; 8 DDIM steps; output clamped to
+[-1, 1 - eps(fp16)]; SNR and LSD (STFT 2048 / 512, with high/low-band LSD) over 5 passes, mean and
+std. Ours: the harness's test LR is the protocol's low-pass (by default the same Chebyshev-I, order 8,
+0.05 dB, zero-phase) and every R-th sample, where the official down-step applies resample_poly's own
+Kaiser FIR before keeping every R-th sample; the method puts it back on the target grid with
+resample_poly (the official up-step exactly); the band is the same. So training and test conditions
+are both resample_poly reconstructions of a Chebyshev-limited signal, as in the official code.
+
+Deviations from the official code:
+- paper:
+  - `train.steps` 300 000 is ours (the official trainer runs up to 200 000 epochs, stopped by hand).
+  - Adam eps: torch's 1e-8, not 1e-9 (TrainConfig has no eps field).
+  - Precision: the Trainer's bf16 autocast on CUDA, not apex O2 fp16.
+  - Stratified training times over the batch of 24 on one device (the official ones are stratified
+    over each GPU's 12 with its own shift): the same marginal distribution of levels.
+  - Model selection: the Trainer keeps the step of best validation LSD (raw weights); the official
+    trainer keeps the 3 best by validation noise loss and saves an "EMA" that is nearly the raw weights.
+  - Padding offsets are multiples of R (the official ones any sample); test files are not
+    peak-normalised by the harness; the test LR's down-step is the protocol's (see above).
+  - The lowest cut-off is `min_cutoff` x the target Nyquist (0.125: sr_min 6 kHz at 48 kHz), so other
+    target rates keep the official share of bandwidths.
+  - `clip_output`: outputs clipped to [-1, 1] (the official inference clamps to [-1, 1 - eps(fp16)]).
+  - `start_step` (NU-Wave's no-init-noise option, not in the NU-Wave 2 code) is offered as in
+    methods/baselines/nuwave.py; no profile uses it.
+- quick / smoke (NOT published, measured below): a smaller network (`layers`, `channels`,
+  `bsft_channels`, `emb_channels`, `emb_dim`, `n_fft` / `hop` 256 / 64 and 64 / 16: the code's
+  1024 / 256 is 21 ms at 48 kHz); `protocol_fraction` 0.5 of each batch trained on the protocol's own
+  pair (a minute of training cannot cover every bandwidth); `resample_condition` False (the random
+  bandwidths by the Chebyshev low-pass alone); `condition_upsampler` None (the protocol's spline);
+  the residual over the conditioning is diffused (`residual_gain` 30; in training the residual over
+  the randomly low-passed crop) and the measured band kept (`keep_low_band`), as NU-Wave's quick
+  profile and for the same measured reason (methods/common/diffusion.py); `train` = QUICK_TRAIN /
+  SMOKE_TRAIN (see methods/baselines/nuwave.py); 1 evaluation pass.
 """
 from __future__ import annotations
 
@@ -50,13 +93,12 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
-import scipy.signal
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from methods.api import Batch, TrainConfig
+from methods.common.band_limit import band_limited
 from methods.common.diffusion import (QUICK_OVERRIDES, SMOKE_OVERRIDES, DiffusionMethod, LogSNRSchedule,
                                          NoiseLevelEmbedding, NoiseSchedule, kaiming_conv1d)
 
@@ -174,22 +216,10 @@ def band_vector(cutoff: torch.Tensor, n_bins: int) -> torch.Tensor:
     return (torch.arange(n_bins).unsqueeze(0) < (cutoff.unsqueeze(1) * n_bins).long()).long()
 
 
-def random_lowpass(hr: torch.Tensor, cutoff: torch.Tensor, order: torch.Tensor, ripple: torch.Tensor) -> torch.Tensor:
-    """(B, 1, T) HR, (B,) cut-off fraction of Nyquist, order, ripple dB -> (B, 1, T): zero-phase
-    Chebyshev-I low-pass of each item (a cut-off of 1 leaves the item unchanged, as the code)."""
-    x = hr.detach().cpu().double().numpy()
-    out = x.copy()
-    for i in range(len(x)):
-        if cutoff[i] < 1:
-            sos = scipy.signal.cheby1(int(order[i]), float(ripple[i]), float(cutoff[i]), output="sos")
-            out[i] = scipy.signal.sosfiltfilt(sos, x[i], axis=-1)
-    return torch.from_numpy(np.ascontiguousarray(out)).to(hr)
-
-
-# README settings: Adam lr 2e-4, betas (0.9, 0.99), eps 1e-9 (torch's 1e-8 used), batch 12 (2 GPUs x 6),
-# 32768-sample crops at 48 kHz, no clipping, constant LR. Steps: ours (not in the code).
-PAPER_TRAIN = TrainConfig(steps=300_000, batch_size=12, crop_seconds=32768 / 48000, optimizer="adam", lr=2e-4,
-                          betas=(0.9, 0.99), grad_clip=None, valid_every=5000, checkpoint_every=5000, valid_items=8)
+# Published training settings: see the module docstring. Steps: ours (not in the code).
+PAPER_TRAIN = TrainConfig(steps=300_000, batch_size=24, crop_seconds=32768 / 48000, optimizer="adam", lr=2e-4,
+                          betas=(0.9, 0.99), grad_clip=0.5, peak_normalize=True, random_gain=(0.5, 1.0),
+                          valid_every=5000, checkpoint_every=5000, valid_items=8)
 
 
 class NuWave2(DiffusionMethod):
@@ -231,18 +261,20 @@ class NuWave2(DiffusionMethod):
         start_step: int | None = None         # None: from pure noise; k: last k steps from the noised input
         min_cutoff: float = 0.125             # lowest training cut-off / target Nyquist (6 kHz of 48 kHz)
         protocol_fraction: float = 0.0        # share of each batch trained on the protocol's own LR pair
+        resample_condition: bool = True       # random-band condition also resampled down and back up
         loss: str = "l1"
         clip_output: bool = True
         residual_gain: float | None = None   # None: diffuse HR (published); g: g * (HR - LR) (NOT published)
         keep_low_band: bool = False           # NOT published: the LR band of every x0 estimate kept
+        condition_upsampler: str | None = "sinc"  # LR -> target grid (resample_poly); None: protocol's
         train: TrainConfig = PAPER_TRAIN
 
     profile_overrides: ClassVar[dict] = {
         "smoke": {"layers": 2, "channels": 4, "bsft_channels": 4, "emb_channels": 16, "emb_dim": 16,
-                  "n_fft": 64, "hop": 16, "protocol_fraction": 0.5,
+                  "n_fft": 64, "hop": 16, "protocol_fraction": 0.5, "resample_condition": False,
                   **SMOKE_OVERRIDES},
         "quick": {"layers": 4, "channels": 16, "bsft_channels": 16, "emb_channels": 32, "emb_dim": 64,
-                  "n_fft": 256, "hop": 64, "protocol_fraction": 0.5,
+                  "n_fft": 256, "hop": 64, "protocol_fraction": 0.5, "resample_condition": False,
                   **QUICK_OVERRIDES},
         "paper": {},
     }
@@ -266,16 +298,19 @@ class NuWave2(DiffusionMethod):
 
     def training_condition(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """The protocol's pair for the first `protocol_fraction` of the batch, random bandwidths for the
-        rest (cut-off, order, ripple drawn from the global torch RNG, so resumes are exact)."""
+        rest (cut-off in whole Hz, order, ripple drawn from the global torch RNG, so resumes are exact)."""
+        c, sr = self.config, self.protocol.target_sr
         n = len(batch.hr)
-        n_proto = round(self.config.protocol_fraction * n)
-        cutoff = self.config.min_cutoff + (1 - self.config.min_cutoff) * torch.rand(n, dtype=torch.float64)
+        n_proto = round(c.protocol_fraction * n)
+        highcut = torch.randint(math.ceil(c.min_cutoff * sr / 2), sr // 2 + 1, (n,))
         order = torch.randint(TRAIN_ORDERS[0], TRAIN_ORDERS[1] + 1, (n,))
         ripple = torch.tensor(TRAIN_RIPPLES_DB, dtype=torch.float64)[torch.randint(len(TRAIN_RIPPLES_DB), (n,))]
+        cutoff = highcut.double() / (sr / 2)
         cutoff[:n_proto] = 1.0 / self.protocol.scale
         parts = [self.upsampled(batch.lr[:n_proto])] if n_proto else []
         if n_proto < n:
-            parts.append(random_lowpass(batch.hr[n_proto:], cutoff[n_proto:], order[n_proto:], ripple[n_proto:]))
+            parts.append(band_limited(batch.hr[n_proto:], highcut[n_proto:], order[n_proto:], ripple[n_proto:], sr,
+                                      c.resample_condition))
         return torch.cat(parts), self._band(cutoff)
 
     def denoise(self, y: torch.Tensor, abar: torch.Tensor, cond: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

@@ -20,9 +20,9 @@ What was read where:
   logsnr(t) = -2 log tan(a t + b) between logsnr_min and logsnr_max (abar = sigmoid(logsnr)); training
   times are stratified over the batch, ((1 - u) + i / B) mod 1; the network is conditioned on the
   normalised negative log-SNR (logsnr_max - logsnr) / (logsnr_max - logsnr_min); the 8-step inference
-  walks a given log-SNR list with the deterministic DDIM update and ends at logsnr_max; loss plain L1.
-  Its hparameter.yaml was not in the stored copy: logsnr range (-20, 20) and the 8-step list
-  (-2.6, -0.8, 2.0, 6.4, 9.8, 12.9, 14.4, 17.2) are from our reading of that file, not re-checked here.
+  walks a given log-SNR list with the deterministic DDIM update and ends at logsnr_max; loss plain L1;
+  maum-ai/nuwave2, hparameter.yaml: logsnr range (-20, 20) and the 8-step list
+  (-2.6, -0.8, 2.0, 6.4, 9.8, 12.9, 14.4, 17.2).
   NU-Wave 2 is the same family (variance-preserving, eps prediction, continuous levels); only the
   parametrisation of abar differs, so both are one `NoiseSchedule` interface below.
 
@@ -52,7 +52,9 @@ from methods.api import Batch, LearnedMethod, TrainConfig
 from methods.baselines.dsp import highpass_above_nyquist
 
 
-# What NU-Wave's and NU-Wave 2's quick/smoke profiles share (NOT published; see DiffusionMethod).
+# What NU-Wave's and NU-Wave 2's quick/smoke profiles share (NOT published; see DiffusionMethod). They
+# condition on the protocol's upsampler (`condition_upsampler` None) and keep the batch maker's defaults
+# (no peak normalisation, no random gain): their measured numbers were made so.
 # `residual_gain` 30: about 1 / RMS of HR - LR on synth-speech (39 / 27 / 24 at R = 2 / 4 / 6), so the
 # diffused residual has roughly the unit variance of the noise. R = 2 LSD with 10 / 30 / 100: 1.21 / 1.10 /
 # 1.15 (nuwave quick, keep_low_band, 16 test files).
@@ -63,7 +65,7 @@ QUICK_TRAIN = TrainConfig(batch_size=8, crop_seconds=0.125, optimizer="adam", lr
                           checkpoint_every=100, valid_items=2)
 SMOKE_TRAIN = TrainConfig(batch_size=4, crop_seconds=0.1, optimizer="adam", lr=2e-3,
                           betas=(0.9, 0.999), grad_clip=1.0, checkpoint_every=15, valid_items=1)
-QUICK_OVERRIDES = {"residual_gain": 30.0, "keep_low_band": True, "train": QUICK_TRAIN}
+QUICK_OVERRIDES = {"residual_gain": 30.0, "keep_low_band": True, "condition_upsampler": None, "train": QUICK_TRAIN}
 SMOKE_OVERRIDES = {**QUICK_OVERRIDES, "train": SMOKE_TRAIN}
 
 Projection = Callable[[torch.Tensor], torch.Tensor]  # (B, 1, T) clean-signal estimate -> (B, 1, T)
@@ -235,7 +237,10 @@ class DiffusionMethod(LearnedMethod):
       - `denoise(y, abar, cond)`: (B, 1, T) noisy, (B,) levels, conditioning -> (B, 1, T) eps_hat;
       - `training_condition(batch)`: the conditioning of one training batch;
       - `condition(lr)`: the conditioning of an LR input at the protocol's rate.
-    Its Config has `loss`, `eta`, `start_step`, `clip_output`, `residual_gain`, `keep_low_band`, `train`:
+    Its Config has `loss`, `eta`, `start_step`, `clip_output`, `residual_gain`, `keep_low_band`,
+    `condition_upsampler`, `train`:
+      - `condition_upsampler`: how the LR input is put on the target grid for the conditioning, in
+        training and at test alike (a kind of bench.signal.degrade.upsample); None = the protocol's;
       - `residual_gain` None: diffuse the HR waveform (both papers); g: diffuse g * (HR - LR at the
         target rate) and add the LR signal back after sampling (NOT published; see `quick` below);
       - `keep_low_band`: every step's clean-signal estimate keeps the LR signal's DFT bins below the
@@ -271,8 +276,9 @@ class DiffusionMethod(LearnedMethod):
 
     # --- shared -----------------------------------------------------------------------------------
     def upsampled(self, lr: torch.Tensor) -> torch.Tensor:
-        """(B, 1, T_low) -> (B, 1, T_low * R): the LR signal on the target grid (protocol's upsampler)."""
-        return upsample(lr, self.protocol.scale, self.protocol.upsampler)
+        """(B, 1, T_low) -> (B, 1, T_low * R): the LR signal on the target grid (the config's
+        `condition_upsampler`, else the protocol's upsampler)."""
+        return upsample(lr, self.protocol.scale, self.config.condition_upsampler or self.protocol.upsampler)
 
     def reseed(self, seed: int) -> None:
         """Set the seed every later `enhance` call samples its noise from."""

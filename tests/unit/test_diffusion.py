@@ -1,5 +1,6 @@
 """The diffusion core of NU-Wave / NU-Wave 2: schedules, sampler algebra, seeded sampling, the models."""
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -10,7 +11,8 @@ from methods import load_method_class
 from methods.common.diffusion import (LinearBetaSchedule, LogSNRSchedule, diffuse, noise_loss, reverse_step,
                                          sample)
 from methods.baselines.nuwave import NUWAVE_INFER_BETAS
-from methods.baselines.nuwave2 import NUWAVE2_INFER_LOGSNR, band_vector, random_lowpass
+from methods.baselines.nuwave2 import NUWAVE2_INFER_LOGSNR, band_vector
+from methods.common.band_limit import band_limited, resample_round_trip
 
 PROTO = Protocol(4, 16000)
 
@@ -192,24 +194,76 @@ def test_residual_models_diffuse_hr_minus_lr_and_keep_the_lr_band(name):
     assert (out - up).abs().max() > 1e-4  # and the band above is the model's, not the LR signal's
 
 
-def test_nuwave2_band_and_random_lowpass():
+def test_nuwave2_band_and_band_limited_condition():
     band = band_vector(torch.tensor([0.25, 1.0]), 129)
     assert band.sum(1).tolist() == [32, 129]
     hr = torch.randn(2, 1, 4000)
-    out = random_lowpass(hr, torch.tensor([0.25, 1.0]), torch.tensor([8, 8]), torch.tensor([0.05, 0.05]))
-    assert torch.equal(out[1], hr[1])  # a cut-off at Nyquist leaves the item as it is
-    spec = torch.fft.rfft(out[0, 0]).abs()
-    assert spec[1200:].pow(2).sum() < 1e-3 * spec[:900].pow(2).sum()  # above 0.25 x Nyquist: gone
+    for resample in (False, True):
+        out = band_limited(hr, torch.tensor([2000, 8000]), torch.tensor([8, 8]), torch.tensor([0.05, 0.05]), 16000,
+                           resample)
+        assert out.shape == hr.shape
+        assert torch.equal(out[1], hr[1])  # a cut-off at Nyquist leaves the item as it is
+        spec = torch.fft.rfft(out[0, 0]).abs()
+        assert spec[1200:].pow(2).sum() < 1e-3 * spec[:900].pow(2).sum()  # above 0.25 x Nyquist: gone
 
 
+@pytest.mark.parametrize("low_sr", [6000, 6002, 16000, 47998])
+def test_resample_round_trip_is_scipys_resample_poly_down_and_up(low_sr):
+    """The cached filter is resample_poly's own default design: the same numbers as two plain calls."""
+    import numpy as np
+    import scipy.signal
+
+    x = np.random.default_rng(0).standard_normal(3000)
+    reference = scipy.signal.resample_poly(scipy.signal.resample_poly(x, low_sr, 48000), 48000, low_sr)
+    np.testing.assert_allclose(resample_round_trip(x, low_sr, 48000), reference[:3000], rtol=0, atol=1e-12)
+
+
+def test_nuwave2_paper_conditions_alike_in_training_and_test():
+    """paper: the training condition of an item cut at the protocol's rate is the resample_poly round trip
+    of the Chebyshev-limited crop, and the test condition is resample_poly's upsampling of the LR."""
+    import numpy as np
+    import scipy.signal
+
+    cls = load_method_class("nuwave2")
+    proto = Protocol(3, 48000)
+    method = cls(replace(cls.config_for("paper"), layers=1, channels=4, bsft_channels=4), proto)
+    assert method.config.resample_condition and method.config.condition_upsampler == "sinc"
+    lr = torch.randn(1, 1, 400, dtype=torch.float64)
+    signal, band = method.condition(lr)
+    torch.testing.assert_close(signal[0, 0].numpy(), scipy.signal.resample_poly(lr[0, 0].numpy(), 3, 1))
+    assert band.sum().item() == int(513 / 3)
+    hr = torch.randn(1, 1, 2400, dtype=torch.float64)
+    ripple = torch.tensor([0.05], dtype=torch.float64)
+    cond = band_limited(hr, torch.tensor([8000]), torch.tensor([8]), ripple, 48000, True)
+    sos = scipy.signal.cheby1(8, 0.05, 8000 / 24000, output="sos")
+    low = scipy.signal.resample_poly(scipy.signal.sosfiltfilt(sos, hr[0, 0].numpy()), 16000, 48000)
+    np.testing.assert_allclose(cond[0, 0].numpy(), scipy.signal.resample_poly(low, 48000, 16000)[:2400],
+                               rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("name, batch", [("nuwave", 36), ("nuwave2", 24)])
+def test_paper_configs_carry_the_official_training_recipe(name, batch):
+    """maum-ai/nuwave(2) hparameter.yaml: batch per GPU x 2 GPUs; trainer.py: gradient_clip_val 0.5;
+    dataloader.py: peak-normalised files, gain ~ U(0.5, 1), 32768-sample crops at 48 kHz."""
+    train = load_method_class(name).config_for("paper").train
+    assert train.batch_size == batch and train.grad_clip == 0.5
+    assert train.peak_normalize and train.random_gain == (0.5, 1.0)
+    assert round(train.crop_seconds * 48000) == 32768
+    config = load_method_class(name).config_for("paper")
+    assert config.condition_upsampler == {"nuwave": "linear", "nuwave2": "sinc"}[name]
+    for profile in ("quick", "smoke"):  # measured without them: their documented deviations
+        other = load_method_class(name).config_for(profile)
+        assert other.condition_upsampler is None
+        assert not other.train.peak_normalize and other.train.random_gain is None
+
+
+@pytest.mark.parametrize("resample", [False, True])
 @pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
-def test_nuwave2_training_condition_mixes_protocol_and_random_bandwidths(fraction):
-    from dataclasses import replace
-
+def test_nuwave2_training_condition_mixes_protocol_and_random_bandwidths(fraction, resample):
     from methods.api import Batch
 
     cls = load_method_class("nuwave2")
-    method = cls(replace(cls.config_for("smoke"), protocol_fraction=fraction), PROTO)
+    method = cls(replace(cls.config_for("smoke"), protocol_fraction=fraction, resample_condition=resample), PROTO)
     torch.manual_seed(0)
     batch = Batch(lr=torch.randn(4, 1, 250) * 0.1, hr=torch.randn(4, 1, 1000) * 0.1)
     cond, band = method.training_condition(batch)

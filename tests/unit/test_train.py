@@ -189,3 +189,62 @@ def test_sampler_crops_are_aligned_and_deterministic():
     assert not torch.equal(sampler.batch(1, torch.device("cpu")).hr, a.hr)
     # crops never straddle two files: consecutive samples differ by exactly 1
     assert (a.hr.diff(dim=-1) == 1).all()
+
+
+def _ramp_pairs(lengths, scale=2, peaks=None):
+    """Files whose HR sample i of file k is k * 1000 + i + 1 (never 0), scaled to `peaks`; LR = HR[::scale]."""
+    hr = [np.arange(k * 1000 + 1, k * 1000 + 1 + n, dtype=np.float32) for k, n in enumerate(lengths)]
+    if peaks is not None:
+        hr = [(h / h.max() * p).astype(np.float32) for h, p in zip(hr, peaks)]
+    return Pairs([f"f{k}" for k in range(len(hr))], [None] * len(hr), hr, [h[::scale].copy() for h in hr])
+
+
+def test_sampler_pads_short_files_aligned_and_keeps_the_crop_length():
+    pairs = _ramp_pairs([800, 100, 900])  # crop 160: the 100-sample file is shorter
+    sampler = PairSampler(pairs, scale=2, crop_seconds=0.01, target_sr=16000, batch_size=64, seed=3)
+    assert sampler.crop == 160 and sampler.padded_files == 1
+    assert "1 of 3 training files are shorter and zero-padded" in sampler.describe()
+    batch = sampler.batch(0, torch.device("cpu"))
+    assert batch.hr.shape == (64, 1, 160) and batch.lr.shape == (64, 1, 80)
+    torch.testing.assert_close(batch.lr, batch.hr[..., ::2])  # LR sample n at HR sample 2n, padding included
+    lefts = set()
+    for item in batch.hr[:, 0]:
+        if 1000 < item.max() < 2000:  # the short file: all of it, once, inside zeros
+            kept = item.nonzero().flatten()
+            assert len(kept) == 100 and (kept.diff() == 1).all() and kept[0] % 2 == 0
+            torch.testing.assert_close(item[kept], torch.arange(1001, 1101, dtype=torch.float32))
+            lefts.add(int(kept[0]))
+        else:
+            assert (item > 0).all()  # long files are never padded
+    assert len(lefts) > 1 and all(0 <= left <= 60 for left in lefts)  # at a random offset, as the NU-Wave loaders
+
+
+def test_sampler_peak_normalisation_and_gain_scale_hr_and_lr_alike_per_step():
+    pairs = _ramp_pairs([800, 600], peaks=[0.25, 4.0])
+    kwargs = dict(scale=2, crop_seconds=0.01, target_sr=16000, batch_size=16, seed=5)
+    plain = PairSampler(pairs, **kwargs)
+    scaled = PairSampler(pairs, **kwargs, peak_normalize=True, random_gain=(0.5, 1.0))
+    assert "files peak-normalised; gain ~ U(0.5, 1.0) per crop" in scaled.describe()
+    for step in (0, 1):
+        raw, out = plain.batch(step, torch.device("cpu")), scaled.batch(step, torch.device("cpu"))
+        again = scaled.batch(step, torch.device("cpu"))
+        torch.testing.assert_close(out.hr, again.hr, rtol=0, atol=0)  # a pure function of (seed, step)
+        torch.testing.assert_close(out.lr, again.lr, rtol=0, atol=0)
+        # the same crops as without the options, times one factor per item for HR and LR alike
+        factor = out.hr[..., :1] / raw.hr[..., :1]
+        torch.testing.assert_close(out.hr, raw.hr * factor)
+        torch.testing.assert_close(out.lr, raw.lr * factor)
+        peak = torch.where(raw.hr[:, 0, 0] < 1.0, 0.25, 4.0)  # which file: the whole file's peak
+        gain = factor.flatten() * peak
+        assert ((gain >= 0.5) & (gain <= 1.0)).all() and gain.unique().numel() > 1  # drawn per crop
+
+
+def test_trainer_logs_the_padded_files_and_uses_the_data_options(tmp_path):
+    lines = []
+    cfg = replace(TRAIN, steps=2, crop_seconds=0.5, peak_normalize=True, random_gain=(0.5, 1.0))
+    torch.manual_seed(0)
+    method = TinyNet(TinyNet.Config(train=cfg), PROTO)
+    result = Trainer(cfg, tmp_path, seed=1, log=lines.append).fit(method, _pairs(), _pairs(2, seed=1))
+    assert any("crops of 8000 samples: 6 of 6 training files are shorter and zero-padded; files peak-normalised"
+               in line for line in lines)
+    assert result.train_audio_s == pytest.approx(2 * TRAIN.batch_size * 0.5)  # padded crops count whole
