@@ -1,5 +1,5 @@
 """Adversarial training shared by the GAN-trained baselines (AERO, AP-BWE): discriminators, hinge
-losses, feature matching, and the two-optimiser `training_step` the shared Trainer drives.
+losses, feature matching, and the multi-optimiser `training_step` the shared Trainer drives.
 
 Both papers' code uses the same objective family, so it lives here once:
 - hinge GAN losses (slp-rl/aero src/solver.py `_get_melgan_discriminator_loss` / `_get_melgan_generator_loss`;
@@ -34,7 +34,7 @@ state-dict keys); LeakyReLU slopes as the codes (0.2 MelGAN, 0.1 HiFi-GAN/AP-BWE
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -213,7 +213,7 @@ class MultiResolutionSpectralDiscriminator(nn.Module):
         return [d(x) for d in self.resolutions]
 
 
-# --- the two-optimiser step -------------------------------------------------------------------------------
+# --- the training step ------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
 def frozen(nets: list[nn.Module]) -> Iterator[None]:
@@ -241,12 +241,19 @@ class GANMethod(LearnedMethod):
     feature-matching terms of the generator together) and `gan_from` (the share of the training steps
     spent on reconstruction alone before the discriminators join; 0 = the papers).
 
-    One step (from the GAN phase on): discriminators on (y, y_hat.detach()) -> opt "disc"; then the
-    generator on recon + adv_weight (L_G^adv + fm_scale L_FM) against the just-updated discriminators
-    -> opt "gen" (AP-BWE's order; see the AERO docstring for its code's).
+    Optimisers: "gen" over the inference networks, and one per discriminator, named as the network. Both
+    codes use one Adam(W) over all their discriminators; Adam(W) updates each parameter on its own, so one
+    optimiser per discriminator with the same settings takes the same steps, and the Trainer's per-optimiser
+    gradient clipping then clips each discriminator's norm on its own, as AP-BWE's train_16k.py does.
+
+    One step (from the GAN phase on), with `discriminators_first` (AP-BWE's order, train/train_16k.py):
+    discriminators on (y, y_hat.detach()), then the generator on recon + adv_weight (L_G^adv + fm_scale
+    L_FM) against the just-updated discriminators. Without it (AERO's order, src/solver.py): the generator
+    first, against the discriminators as they were, then the discriminators on the same detached output.
     """
 
     fm_scale: float = 1.0
+    discriminators_first: ClassVar[bool] = True
 
     def disc_weights(self) -> dict[str, float]:
         raise NotImplementedError
@@ -256,14 +263,23 @@ class GANMethod(LearnedMethod):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         train = self.config.train
-        return {"gen": make_optimizer(train, [p for n in self.inference_networks().values() for p in n.parameters()]),
-                "disc": make_optimizer(train, [p for name in self.training_only
-                                               for p in self.networks[name].parameters()])}
+        gen = [p for n in self.inference_networks().values() for p in n.parameters()]
+        return {"gen": make_optimizer(train, gen),
+                **{name: make_optimizer(train, self.networks[name].parameters()) for name in self.training_only}}
 
-    def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """Weighted hinge discriminator loss over every discriminator; (B, 1, T) each -> scalar."""
-        return sum(w * hinge_discriminator_loss(self.networks[n](real), self.networks[n](fake))
-                   for n, w in self.disc_weights().items())
+    def discriminator_losses(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Weighted hinge discriminator loss of each discriminator, by network name; (B, 1, T) each."""
+        return {n: w * hinge_discriminator_loss(self.networks[n](real), self.networks[n](fake))
+                for n, w in self.disc_weights().items()}
+
+    def step_discriminators(self, opt: Any, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """One optimiser step per discriminator on its own weighted loss ((B, 1, T) each, `fake` detached);
+        returns their sum, detached. The discriminators share no parameters, so stepping each on its own
+        term gives the gradients of the summed loss."""
+        losses = self.discriminator_losses(real, fake)
+        for name, loss in losses.items():
+            opt.step(name, loss, terms={name: loss})
+        return sum(loss.detach() for loss in losses.values())
 
     def generator_adversarial_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """{"adv": weighted hinge generator loss, "fm": weighted fm_scale * feature matching}, (B, 1, T) each."""
@@ -291,15 +307,19 @@ class GANMethod(LearnedMethod):
         est, terms = self.reconstruction(batch)
         gen = terms["recon"]
         out = {k: v.detach() for k, v in terms.items()}
-        if opt.step_index >= phase_start(c.gan_from, c.train.steps):
-            disc = self.discriminator_loss(batch.hr, est.detach())
-            opt.step("disc", disc, terms={"disc": disc})
-            with frozen([self.networks[n] for n in self.training_only]):
-                adversarial = self.generator_adversarial_loss(batch.hr, est)
-            gen = gen + c.adv_weight * (adversarial["adv"] + adversarial["fm"])
-            out.update(disc=disc.detach(), **{k: v.detach() for k, v in adversarial.items()})
-        else:  # a constant log layout: the disc / adv / fm columns read 0 before the GAN starts
+        if opt.step_index < phase_start(c.gan_from, c.train.steps):
+            # a constant log layout: the disc / adv / fm columns read 0 before the GAN starts
             out.update(disc=gen.new_zeros(()), adv=gen.new_zeros(()), fm=gen.new_zeros(()))
+            opt.step("gen", gen, terms=terms)
+            out["loss"] = gen.detach()
+            return out
+        if self.discriminators_first:
+            out["disc"] = self.step_discriminators(opt, batch.hr, est.detach())
+        with frozen([self.networks[n] for n in self.training_only]):
+            adversarial = self.generator_adversarial_loss(batch.hr, est)
+        gen = gen + c.adv_weight * (adversarial["adv"] + adversarial["fm"])
         opt.step("gen", gen, terms=terms)
-        out["loss"] = gen.detach()
+        if not self.discriminators_first:  # the generator's step leaves the discriminators as they were
+            out["disc"] = self.step_discriminators(opt, batch.hr, est.detach())
+        out.update({k: v.detach() for k, v in adversarial.items()}, loss=gen.detach())
         return out

@@ -4,6 +4,7 @@ generator's adversarial loss falls with the discriminators frozen."""
 from __future__ import annotations
 
 import copy
+import csv
 import math
 from dataclasses import replace
 
@@ -12,12 +13,13 @@ import torch
 
 from bench.core.spec import Protocol
 from bench.data import load_card, load_pairs
-from bench.run.train import OptimizerSet, PairSampler
+from bench.run.train import TRAIN_LOG, OptimizerSet, PairSampler, Trainer
 from bench.signal.degrade import cutoff_bin, upsample
 from methods.api import Batch
 from methods.baselines.aero import AERO, AeroNet
 from methods.baselines.apbwe import APBWE, anti_wrap, phase_losses
 from methods.common.gan import feature_matching_loss, hinge_discriminator_loss, hinge_generator_loss
+from methods.common.losses import multi_resolution_stft_loss, spectral_convergence
 
 PROTOCOLS = [Protocol(2, 16000), Protocol(4, 16000), Protocol(6, 24000)]
 CLASSES = [AERO, APBWE]
@@ -34,10 +36,16 @@ def _method(cls, profile: str = "smoke", protocol: Protocol = PROTO, **overrides
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory) -> Batch:
+def pairs(tmp_path_factory) -> dict:
+    """8 train and 2 valid synth-speech pairs at R = 4."""
+    cache, card = tmp_path_factory.mktemp("cache"), load_card("synth-speech")
+    return {split: load_pairs(card, split, PROTO, cache, n) for split, n in (("train", 8), ("valid", 2))}
+
+
+@pytest.fixture(scope="module")
+def batch(pairs) -> Batch:
     """A fixed batch of 4 aligned synth-speech crops (0.25 s) at R = 4."""
-    pairs = load_pairs(load_card("synth-speech"), "train", PROTO, tmp_path_factory.mktemp("cache"), 8)
-    return PairSampler(pairs, PROTO.scale, 0.25, PROTO.target_sr, 4, seed=5).batch(0, torch.device("cpu"))
+    return PairSampler(pairs["train"], PROTO.scale, 0.25, PROTO.target_sr, 4, seed=5).batch(0, torch.device("cpu"))
 
 
 # --- shapes --------------------------------------------------------------------------------------------
@@ -66,6 +74,75 @@ def test_paper_configs_are_the_published_ones():
     assert (apbwe.train.optimizer, apbwe.train.lr, apbwe.train.betas) == ("adamw", 2e-4, (0.8, 0.99))
 
 
+def test_aero_paper_objective_and_optimiser_are_the_official_ones():
+    """slp-rl/aero src/models/stft_loss.py defaults, conf/main_config.yaml and train.py."""
+    c = AERO.config_for("paper")
+    assert c.stft_resolutions == ((1024, 120, 600), (2048, 240, 1200), (512, 50, 240))
+    assert (c.stft_log_base, c.stft_sc_reduction, c.stft_weight) == ("e", "batch", 0.5)
+    assert c.stft_floor ** 2 == pytest.approx(1e-7)
+    assert (c.train.batch_size, c.train.crop_seconds, c.train.betas, c.train.grad_clip) == (16, 2.0, (0.9, 0.999), None)
+    assert c.train.steps == 125 * 3730 and c.train.schedule == "constant"
+    assert not AERO.discriminators_first
+
+
+def test_apbwe_paper_optimiser_schedule_and_segment_are_the_official_ones():
+    """yxlu-0102/AP-BWE configs/*.json and train/train_16k.py."""
+    c = APBWE.config_for("paper")
+    assert (c.train.weight_decay, c.train.grad_clip, c.train.batch_size) == (0.01, 10.0, 16)
+    assert (c.lr_decay, c.steps_per_epoch, c.segment_samples) == (0.999, 40936 // 16, 8000)
+    assert APBWE.discriminators_first
+
+
+# --- the shared MR-STFT loss ------------------------------------------------------------------------------
+
+def _hand_mr_stft(est: torch.Tensor, ref: torch.Tensor, resolutions, power_floor: float) -> torch.Tensor:
+    """AERO's official MR-STFT loss written out: |STFT| = sqrt(max(re^2 + im^2, floor)); spectral
+    convergence over the whole batch; L1 of natural-log magnitudes; both averaged over the resolutions."""
+    sc, mag = 0.0, 0.0
+    for n_fft, hop, win in resolutions:
+        def magnitude(x: torch.Tensor) -> torch.Tensor:
+            z = torch.stft(x.squeeze(1).double(), n_fft, hop, win, window=torch.hann_window(win, dtype=torch.float64),
+                           center=True, pad_mode="reflect", normalized=False, return_complex=True)
+            return (z.real ** 2 + z.imag ** 2).clamp(min=power_floor).sqrt()
+        e, r = magnitude(est), magnitude(ref)
+        sc = sc + ((r - e) ** 2).sum().sqrt() / (r ** 2).sum().sqrt()
+        mag = mag + (r.log() - e.log()).abs().mean()
+    return (sc + mag) / len(resolutions)
+
+
+def test_aero_paper_stft_loss_matches_a_hand_computation(batch):
+    paper = AERO.config_for("paper")
+    fields = {k: getattr(paper, k) for k in ("stft_resolutions", "stft_log_base", "stft_sc_reduction", "stft_floor")}
+    method = _method(AERO, **fields)
+    est, terms = method.reconstruction(batch)
+    expected = _hand_mr_stft(est.detach(), batch.hr, paper.stft_resolutions, 1e-7)
+    assert float(terms["stft"].detach()) == pytest.approx(float(expected), rel=1e-4)
+    assert float(terms["recon"].detach()) == pytest.approx(0.5 * float(expected), rel=1e-4)
+
+
+def test_spectral_convergence_reductions():
+    ref = torch.tensor([[[3.0, 4.0]], [[6.0, 8.0]]])   # (B 2, K 1, N 2): norms 5 and 10
+    est = torch.tensor([[[0.0, 0.0]], [[6.0, 8.0]]])   # item errors 5 and 0
+    assert float(spectral_convergence(est, ref, "item")) == pytest.approx((5 / 5 + 0 / 10) / 2)
+    assert float(spectral_convergence(est, ref, "batch")) == pytest.approx(5 / math.sqrt(25 + 100))
+    with pytest.raises(ValueError):
+        spectral_convergence(est, ref, "frame")
+
+
+def test_log_base_scales_only_the_magnitude_term():
+    """The spectral convergence s is the same in both bases; the log term m (natural log) is m / ln 10 in
+    base 10, so natural - decimal = m (1 - 1 / ln 10)."""
+    g = torch.Generator().manual_seed(3)
+    est, ref = torch.randn(2, 1, 3000, generator=g), torch.randn(2, 1, 3000, generator=g)
+    res = ((256, 64, 256),)
+    natural = float(multi_resolution_stft_loss(est, ref, res, "e", "batch"))
+    decimal = float(multi_resolution_stft_loss(est, ref, res, "10", "batch"))
+    e, r = (torch.stft(x.flatten(1), 256, 64, window=torch.hann_window(256), return_complex=True).abs().clamp_min(1e-5)
+            for x in (est, ref))
+    m = float((e.log() - r.log()).abs().mean())
+    assert natural - decimal == pytest.approx(m * (1 - 1 / math.log(10)), rel=1e-4)
+
+
 # --- AP-BWE pieces ----------------------------------------------------------------------------------------
 
 def test_anti_wrapping_ignores_whole_turns():
@@ -90,6 +167,96 @@ def test_apbwe_amplitude_is_a_residual_on_the_narrow_band():
     out_amp, out_phase = gen(log_amp, phase)
     torch.testing.assert_close(out_amp, log_amp)
     assert out_phase.abs().max() <= math.pi + 1e-6
+
+
+def test_apbwe_paper_adamw_has_the_default_weight_decay():
+    optimizers = _method(APBWE, "paper").configure_optimizers()
+    assert set(optimizers) == {"gen", "mpd", "mrad", "mrpd"}
+    for optimizer in optimizers.values():
+        assert isinstance(optimizer, torch.optim.AdamW)
+        assert all(g["weight_decay"] == 0.01 and g["betas"] == (0.8, 0.99) for g in optimizer.param_groups)
+
+
+def _lrs(opt: OptimizerSet) -> list[float]:
+    return [g["lr"] for o in opt.optimizers.values() for g in o.param_groups]
+
+
+@pytest.mark.parametrize("epochs", [0, 1, 7, 195])
+def test_apbwe_lr_after_n_epochs_is_the_decay_to_the_power_n(epochs):
+    """The paper's schedule (smoke keeps it, on a smaller net): constant base LR x 0.999 per 2558-step epoch."""
+    method = _method(APBWE, train=replace(APBWE.config_for("paper").train, steps=500_000))
+    opt = _optimizers(method)
+    base = method.config.train.lr
+    for step in (epochs * 2558, epochs * 2558 + 2557):  # the first and the last step of epoch `epochs`
+        opt.step_index = step
+        method.decay_learning_rates(opt)
+        assert _lrs(opt) == pytest.approx([base * 0.999 ** epochs] * 4, rel=1e-12)
+
+
+def test_apbwe_lr_decay_does_not_compound():
+    """A two-step epoch and gamma 0.5: the LR halves every second step, and as it depends on the step alone,
+    repeated or out-of-order calls (a resumed run) give the same LR."""
+    method = _method(APBWE, steps_per_epoch=2, lr_decay=0.5)
+    method.config = replace(method.config, train=replace(method.config.train, steps=6))
+    opt, base = _optimizers(method), method.config.train.lr
+    for step in [0, 1, 2, 3, 3, 4, 5, 2]:
+        opt.step_index = step
+        method.decay_learning_rates(opt)
+        assert _lrs(opt) == pytest.approx([base * 0.5 ** (step // 2)] * 4)
+
+
+def test_apbwe_decay_rides_on_the_trainers_schedule(tmp_path, pairs):
+    """Through the Trainer, which sets every LR to base x its schedule before each step, training_step
+    applies the decay: the logged LR is the base LR x 0.5 ** (step // 2)."""
+    method = _method(APBWE, steps_per_epoch=2, lr_decay=0.5)
+    cfg = replace(method.config.train, steps=4, valid_every=None, checkpoint_every=100, valid_items=1)
+    Trainer(cfg, tmp_path, seed=1, log=lambda m: None).fit(method, pairs["train"], pairs["valid"])
+    with (tmp_path / TRAIN_LOG).open() as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["lr"]) for r in rows] == pytest.approx([cfg.lr * 0.5 ** (s // 2) for s in range(4)])
+
+
+def test_each_discriminator_is_clipped_on_its_own(batch):
+    """AP-BWE's code clips MPD, MRAD and MRPD separately at 10: with a tiny clip every discriminator's
+    gradient norm ends at the clip itself, so their joint norm is sqrt(3) times it."""
+    method = _method(APBWE)
+    with torch.no_grad():
+        fake = method.forward(batch.lr)
+    clip = 1e-4
+    method.step_discriminators(OptimizerSet(method.configure_optimizers(), grad_clip=clip), batch.hr, fake)
+    norms = [torch.linalg.norm(torch.stack([p.grad.norm() for p in method.networks[n].parameters()]))
+             for n in method.training_only]
+    assert [float(n) for n in norms] == pytest.approx([clip] * 3, rel=1e-3)
+
+
+@pytest.mark.parametrize(("cls", "order"), [(AERO, ["gen", "msd"]), (APBWE, ["mpd", "mrad", "mrpd", "gen"])],
+                         ids=["aero", "apbwe"])
+def test_gan_step_order_is_the_codes(cls, order, batch, monkeypatch):
+    method = _method(cls)
+    method.config = replace(method.config, train=replace(method.config.train, steps=1))
+    opt, stepped = _optimizers(method), []
+    original = opt.step
+
+    def record(name, loss, terms=None):
+        stepped.append(name)
+        original(name, loss, terms)
+
+    monkeypatch.setattr(opt, "step", record)
+    opt.step_index = 0
+    method.training_step(batch, opt)
+    assert stepped == order
+
+
+@pytest.mark.parametrize(("protocol", "kept"), [(Protocol(4, 16000), 4000), (Protocol(3, 48000), 7998),
+                                                (Protocol(6, 48000), 7998), (Protocol(2, 48000), 8000)],
+                         ids=lambda v: str(v))
+def test_apbwe_trains_on_8000_sample_segments_at_every_rate(protocol, kept):
+    method = _method(APBWE, protocol=protocol)
+    hr = torch.randn(2, 1, protocol.target_sr // 4 // protocol.scale * protocol.scale)  # a 0.25 s crop
+    lr = hr[..., :: protocol.scale]
+    segment = method.segment(Batch(lr=lr, hr=hr))
+    assert segment.hr.shape[-1] == min(kept, hr.shape[-1]) and segment.lr.shape[-1] * protocol.scale == kept
+    assert torch.equal(segment.hr, hr[..., :kept]) and torch.equal(segment.lr, lr[..., : kept // protocol.scale])
 
 
 # --- AERO pieces ------------------------------------------------------------------------------------------
@@ -136,6 +303,11 @@ def _optimizers(method) -> OptimizerSet:
     return OptimizerSet(method.configure_optimizers(), grad_clip=None)
 
 
+def _disc_total(method, real: torch.Tensor, fake: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float(sum(method.discriminator_losses(real, fake).values()))
+
+
 def _fast(cls) -> dict:
     """Smoke config with a 1e-2 learning rate, so a handful of steps moves the loss well past noise."""
     return {"train": replace(cls.config_for("smoke").train, lr=1e-2)}
@@ -149,10 +321,10 @@ def test_discriminator_loss_falls_with_the_generator_frozen(cls, batch):
         fake = method.forward(batch.lr)  # the generator is never stepped here
     generator = copy.deepcopy(method.networks["generator"].state_dict())
     opt = _optimizers(method)
-    before = float(method.discriminator_loss(batch.hr, fake).detach())
+    before = _disc_total(method, batch.hr, fake)
     for _ in range(10):
-        opt.step("disc", method.discriminator_loss(batch.hr, fake))
-    after = float(method.discriminator_loss(batch.hr, fake).detach())
+        method.step_discriminators(opt, batch.hr, fake)
+    after = _disc_total(method, batch.hr, fake)
     assert after < 0.9 * before, (before, after)
     # and it learned the right way round: real audio now scores above the generator's output
     for name in method.training_only:
@@ -175,7 +347,7 @@ def test_generator_adversarial_loss_falls_with_the_discriminators_frozen(cls, ba
     for _ in range(10):
         with torch.no_grad():
             fake = method.forward(batch.lr)
-        opt.step("disc", method.discriminator_loss(batch.hr, fake))
+        method.step_discriminators(opt, batch.hr, fake)
     discriminators = {n: copy.deepcopy(method.networks[n].state_dict()) for n in method.training_only}
 
     def adversarial() -> torch.Tensor:
