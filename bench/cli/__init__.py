@@ -2,6 +2,7 @@
 
     run          plan cells, reuse finished ones, run the rest, rebuild the leaderboard   (run.py)
     downstream   recognition on a labelled corpus: does SR help a classifier?             (downstream.py)
+    download     fetch a public real corpus (resumable, SHA-256 checked) and unpack it    (download.py)
     prepare      check real corpora and cache their pairs                                 (prepare.py)
     leaderboard  rebuild leaderboard/ from results/ alone                                 (leaderboard.py)
     enhance      super-resolve your own audio file with a finished cell                   (enhance.py)
@@ -22,10 +23,10 @@ import argparse
 import shlex
 import sys
 
-from bench.cli import downstream, enhance, export, leaderboard, listing, prepare, run, score, slurm_jobs
+from bench.cli import download, downstream, enhance, export, leaderboard, listing, prepare, run, score, slurm_jobs
 from bench.core.spec import SpecError
 
-COMMAND_MODULES = (run, downstream, prepare, leaderboard, enhance, export, score, listing, slurm_jobs)
+COMMAND_MODULES = (run, downstream, download, prepare, leaderboard, enhance, export, score, listing, slurm_jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,13 +29,18 @@ DATA_MODULES = ("bench.data.pairs",)
 
 # Card fields that describe a corpus to people and shape none of its audio: editing them (a summary,
 # the published numbers shown beside ours) must not re-key every cell of the corpus.
-DISPLAY_FIELDS = ("summary", "url", "reported")
+DISPLAY_FIELDS = ("summary", "url", "reported", "download")
+
+
+def data_fields(card: DatasetCard) -> dict:
+    """The card's fields that shape its audio (everything but DISPLAY_FIELDS)."""
+    return {k: v for k, v in card.raw.items() if k not in DISPLAY_FIELDS}
 
 
 def data_hash(card: DatasetCard) -> str:
-    """Names a corpus' data for cell keys: its card (split rules, trimming, ...; not DISPLAY_FIELDS)
-    and the data code."""
-    return content_key([code_hash(DATA_MODULES), {k: v for k, v in card.raw.items() if k not in DISPLAY_FIELDS}])
+    """Names a corpus' data for cell keys: its card (split rules, trimming, ...; `data_fields`) and the
+    data code."""
+    return content_key([code_hash(DATA_MODULES), data_fields(card)])
 
 
 @dataclass
@@ -123,7 +128,7 @@ def pairs_path(card: DatasetCard, split: str, protocol: Protocol, cache_dir: Pat
 
     exclude = skipped_files(card, cache_dir) if card.real else frozenset()
     extra = [fingerprint(card, split, exclude), sorted(exclude)] if card.real else []
-    key = content_key([code_hash(DATA_MODULES), card.raw, split, protocol.scale, protocol.target_sr,
+    key = content_key([code_hash(DATA_MODULES), data_fields(card), split, protocol.scale, protocol.target_sr,
                        protocol.lowpass, max_items, *extra])
     return Path(cache_dir) / "pairs" / f"{dataset_slug(card.name)}-{split}-R{protocol.scale}-{key}.npz"
 
