@@ -45,6 +45,11 @@ class NonFiniteLossError(RuntimeError):
     """A loss term became NaN or infinite; the message names the step and the term."""
 
 
+def crop_length(crop_seconds: float, target_sr: int, scale: int) -> int:
+    """Training crop in HR samples: `crop_seconds` at the target rate, a multiple of R (LR-aligned)."""
+    return int(crop_seconds * target_sr) // scale * scale
+
+
 class PairSampler:
     """Aligned random crops of the prepared train pairs; the batch of step s depends only on (seed, s).
 
@@ -61,7 +66,7 @@ class PairSampler:
                  seed: int, *, peak_normalize: bool = False, random_gain: tuple[float, float] | None = None) -> None:
         if len(pairs) == 0:
             raise ValueError("the train split is empty: a learned method needs training files")
-        self.crop = int(crop_seconds * target_sr) // scale * scale
+        self.crop = crop_length(crop_seconds, target_sr, scale)
         if self.crop < scale * 8:
             raise ValueError(f"crops of {crop_seconds} s ({self.crop} samples at {target_sr} Hz) are too short "
                              "to be useful: raise train.crop_seconds")

@@ -71,3 +71,17 @@ def test_main_section_names_the_machine_speed_and_each_learned_cell(page):
     header = _row(lines, "method")
     assert header == "| method | R=2: steps / TFLOP / train | R=4: steps / TFLOP / train | R=6: steps / TFLOP / train |"
     assert _row(lines, "tfdfe") == "| tfdfe | 62 / 1.02 / 27 s | 62 / 1.02 / 27 s | 50 / 1.02 / 28 s |"
+
+
+def test_gpu_section_states_the_device_and_each_projection(page):
+    report = {"machine": {"cpu": "Xeon", "gpu": "NVIDIA H100"}, "device": "cuda",
+              "command": "python scripts/gpu_check.py --steps 5",
+              "methods": [{"method": "tfilm", "params": 68_221_186, "batch": 64, "segment_samples": 8192,
+                           "step_s": {"train": 0.25}, "samples_per_s": 256.0, "peak_cuda_mb": 10240.0,
+                           "published_steps": 5000, "projected_h": 0.25 * 5000 / 3600, "infer_rtf": 0.01,
+                           "scale": 2, "target_sr": 16000}]}
+    text = "\n".join(page._gpu_section(report))
+    assert "Device: NVIDIA H100 (cuda)" in text and "`python scripts/gpu_check.py --steps 5`" in text
+    row = next(line for line in text.splitlines() if line.startswith("| tfilm"))
+    assert [c.strip() for c in row.strip("|").split("|")] == [
+        "tfilm", "68.2 M", "64 x 8192", "train 0.250", "256.0", "10.0", "5,000", "0.3", "0.010"]
