@@ -135,7 +135,7 @@ class TrainConfig:
     valid_every: int | None = None
     checkpoint_every: int = 200        # resumable training state, written atomically
     valid_items: int | None = 8        # valid files scored per validation (None = all)
-    # Data options of the batch maker (bench/run/train.py PairSampler), off by default. Both scale an
+    # Data options of the batch maker (bench/run/batches.py PairSampler), off by default. Both scale an
     # HR crop and its LR crop by the same factor, so LR = degrade(HR) still holds for every pair.
     peak_normalize: bool = False       # divide each training file by the peak |x| of its whole HR signal
     random_gain: tuple[float, float] | None = None  # (lo, hi): each crop times a gain ~ U(lo, hi); None = off

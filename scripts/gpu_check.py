@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from bench.core.spec import Protocol  # noqa: E402 - after the path set-up: the script runs from anywhere
 from bench.run.inference import super_resolve  # noqa: E402
-from bench.run.train import OptimizerSet, crop_length  # noqa: E402
+from bench.run.batches import crop_length  # noqa: E402
+from bench.run.train import OptimizerSet  # noqa: E402
 from methods import get_entry, load_method_class, method_names  # noqa: E402
 from methods.api import Batch, phase_start  # noqa: E402
 

@@ -7,7 +7,8 @@ import torch
 from bench.core.profiles import PROFILES
 from bench.core.spec import Protocol
 from bench.data import load_card, load_pairs
-from bench.run.train import CHECKPOINT, PairSampler, Trainer
+from bench.run.batches import PairSampler
+from bench.run.train import CHECKPOINT, Trainer
 from methods import REGISTRY, load_method_class
 
 TRAINABLE = [name for name, entry in REGISTRY.items() if entry.trainable]

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from bench.core.spec import Protocol
 from bench.data import Pairs
-from bench.run.train import CHECKPOINT, EMA, NonFiniteLossError, PairSampler, Trainer
+from bench.run.batches import PairSampler
+from bench.run.train import CHECKPOINT, EMA, NonFiniteLossError, Trainer
 from bench.signal.degrade import degrade, upsample
 from methods.api import lr_factor
 from methods.api import LearnedMethod, TrainConfig
