@@ -1,7 +1,8 @@
 """leaderboard/<dataset>-downstream.md from downstream records: the seed paper's Table 4 shape
 (accuracy per classifier input, with bootstrap CIs) and Table 2 shape (per-class precision, recall,
-F1, support, accuracy), plus confusion-matrix PNGs under leaderboard/plots/. A section whose smallest class
-has too few test items (bench.report.tables.smoke_banner) shows accuracies without CIs, under a banner."""
+F1, support, accuracy), plus, under leaderboard/plots/, a chart of accuracy per input between the LR and HR
+lines and the confusion matrices of HR, LR and the best method. A section whose smallest class has too few
+test items (bench.report.tables.smoke_banner) shows accuracies without CIs, under a banner."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -75,10 +76,29 @@ def scale_rows(scale_specs: list[DownstreamSpec], records: dict[str, dict[str, A
     return rows
 
 
+def _bar(name: str, ev: dict[str, Any] | None, with_ci: bool) -> tuple[str, float, float, float] | None:
+    """One input's bar of the accuracy chart (plots.Bar; NaN CI where the tables show none); None if unfinished."""
+    if not ev:
+        return None
+    lo, hi = ev["accuracy_ci"] if with_ci else (float("nan"), float("nan"))
+    return (name, ev["accuracy"], lo, hi)
+
+
+def _confusion_panels(rows: list[Row]) -> list[tuple[str, Any]]:
+    """Confusion matrices of the HR-trained classifier on HR, on LR and on the best method's output (highest
+    accuracy, first in plan order on a tie): the two bounds and the best SR, not one per method."""
+    shown = [(name, ev) for name, ev, _ in rows[:2] if ev]
+    methods = [(name, ev) for name, ev, _ in rows[2:] if ev]
+    if methods:
+        name, ev = max(methods, key=lambda m: m[1]["accuracy"])  # max keeps the first of a tie
+        shown.append((f"best method: {name}", ev))
+    return [(name, ev["confusion"]) for name, ev in shown]
+
+
 def write_page(dataset: str, specs: list[DownstreamSpec], records: dict[str, dict[str, Any]], out_dir: Path,
                command: str) -> Path:
-    """Write the page and its confusion-matrix plots; return the page's path."""
-    from bench.report.plots import confusion_grid  # matplotlib only here
+    """Write the page and its figures; return the page's path."""
+    from bench.report.plots import accuracy_bars, confusion_grid  # matplotlib only here
 
     out_dir = Path(out_dir)
     slug = f"{dataset_slug(dataset)}-downstream"
@@ -109,10 +129,15 @@ def write_page(dataset: str, specs: list[DownstreamSpec], records: dict[str, dic
         done = [(name, ev) for name, ev, _ in rows if ev]
         if done:
             classes = list(done[0][1]["classes"])
+            bars_png = out_dir / "plots" / f"{slug}-{tag}-accuracy.png"
+            hr_bar, lr_bar, *method_bars = [_bar(name, ev, banner is None) for name, ev, _ in rows]
+            accuracy_bars(hr_bar, lr_bar, [b for b in method_bars if b], bars_png,
+                          f"{dataset}, R={scale}: does SR help the classifier trained on HR?")
             png = out_dir / "plots" / f"{slug}-{tag}.png"
-            confusion_grid([(name, ev["confusion"]) for name, ev in done], classes, png,
+            confusion_grid(_confusion_panels(rows), classes, png,
                            f"{dataset}, R={scale}: classifier trained on HR")
-            parts += [f"![confusion matrices, R={scale}](plots/{png.name})", "",
+            parts += [f"![accuracy per test input, R={scale}](plots/{bars_png.name})", "",
+                      f"![confusion matrices of HR, LR and the best method, R={scale}](plots/{png.name})", "",
                       "<details><summary>Per-class report of the HR-trained classifier, per test input</summary>", ""]
             for name, ev in done:
                 parts += [f"**{name}**", "", class_table(ev), ""]

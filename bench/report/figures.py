@@ -13,8 +13,8 @@ from bench.data import dataset_slug
 from bench.metrics.table import METRICS
 from bench.report.board import (GROUP, Board, Robustness, _finite, anytime_leaders, enough_for_stats, group_label,
                                 method_order, table_files)
-from bench.report.plots import (anytime_figure, band_lsd_figure, cost_quality_figure, metric_vs_scale,
-                                robustness_heatmap, spectrogram_figure)
+from bench.report.plots import (Panel, anytime_figure, band_lsd_figure, cost_quality_figure, metric_vs_scale,
+                                robustness_heatmap, spectrogram_figures)
 
 
 def _stem(dataset: str, profile: str) -> str:
@@ -27,13 +27,15 @@ def _first_sample(store: Store, key: str) -> tuple[str, Path] | None:
     return (samples[0].name[: -len("_lr.wav")], samples[0].parent) if samples else None
 
 
-def _spectrogram_grid(store: Store, ok: pd.DataFrame, path: Path, title: str) -> bool:
-    """One row per group: LR, HR and each method's estimate of the first test file; False when no
-    cell kept samples (nothing drawn)."""
-    rows, max_hz = [], 0.0
+def _spectrogram_grid(store: Store, ok: pd.DataFrame, path: Path, title: str) -> list[Path]:
+    """One row per group: LR, HR and each method's estimate of the first test file, a method's column the
+    same in every row, cut into figures of a few columns each (plots.spectrogram_figures, PATH-1.png, ...);
+    return the figures drawn, none when no cell kept samples."""
+    methods = method_order(ok["method"].unique())
+    rows, labels, max_hz = [], [], 0.0
     for group, cells in ok.groupby(GROUP, sort=True):
         first = None
-        panels = []
+        estimates: dict[str, Panel] = {}
         for method in method_order(cells["method"].unique()):
             key = cells[cells["method"] == method].sort_values("seed", kind="stable")["key"].iloc[0]
             sample = _first_sample(store, key)
@@ -42,19 +44,21 @@ def _spectrogram_grid(store: Store, ok: pd.DataFrame, path: Path, title: str) ->
             item, folder = sample
             if first is None:
                 first = (item, folder)
-                lr, low_sr = sf.read(folder / f"{item}_lr.wav", dtype="float32")
-                hr, target_sr = sf.read(folder / f"{item}_hr.wav", dtype="float32")
-                panels += [(f"LR, {group_label(group)}", lr, low_sr), ("HR", hr, target_sr)]
-                max_hz = max(max_hz, target_sr / 2)
             est_path = folder / f"{first[0]}_sr.wav"
             if est_path.is_file():
                 est, sr = sf.read(est_path, dtype="float32")
-                panels.append((method, est, sr))
-        if panels:
-            rows.append(panels)
-    if rows:
-        spectrogram_figure(rows, max_hz=max_hz, path=path, title=title)
-    return bool(rows)
+                estimates[method] = (method, est, sr)
+        if first is None:
+            continue
+        item, folder = first
+        lr, low_sr = sf.read(folder / f"{item}_lr.wav", dtype="float32")
+        hr, target_sr = sf.read(folder / f"{item}_hr.wav", dtype="float32")
+        max_hz = max(max_hz, target_sr / 2)
+        rows.append([("LR", lr, low_sr), ("HR", hr, target_sr), *[estimates.get(m) for m in methods]])
+        labels.append(group_label(group))
+    shown = [c for c in range(len(rows[0])) if any(row[c] is not None for row in rows)] if rows else []
+    rows = [[row[c] for c in shown] for row in rows]  # no column for a method with no sample anywhere
+    return spectrogram_figures(rows, max_hz, path, title, row_labels=labels) if rows else []
 
 
 def dataset_figures(board: Board, dataset: str, profile: str, groups: list[tuple], out_dir: Path) -> list[str]:
@@ -75,7 +79,8 @@ def dataset_figures(board: Board, dataset: str, profile: str, groups: list[tuple
     for metric, name in ((board.lsd_col, "lsd"), ("snr", "snr")):
         label = METRICS[metric].title
         metric_vs_scale(table, metric, out_dir / "plots" / f"{stem}-{name}.png",
-                        f"{dataset} ({profile}): {label} vs R (95 % CI over files)", ylabel=label)
+                        f"{dataset} ({profile}): {label} vs R (95 % CI over files)", ylabel=label,
+                        higher_is_better=METRICS[metric].higher_is_better)
         lines += [f"![{label} vs R](plots/{stem}-{name}.png)", ""]
     band_groups, cost_groups = [], []
     for group in groups:
@@ -101,8 +106,12 @@ def dataset_figures(board: Board, dataset: str, profile: str, groups: list[tuple
     grid = out_dir / "plots" / f"{stem}-spectrograms.png"
     ok = board.table[(board.table["status"] == "ok") & (board.table["dataset"] == dataset)
                      & (board.table["profile"] == profile)]
-    if _spectrogram_grid(board.store, ok, grid, f"{dataset} ({profile}): first test file"):
-        lines += [f"![spectrograms](plots/{stem}-spectrograms.png)", ""]
+    drawn = _spectrogram_grid(board.store, ok, grid, f"{dataset} ({profile}): first test file")
+    for stale in set(grid.parent.glob(f"{grid.stem}*.png")) - set(drawn):  # parts of an earlier, wider grid
+        stale.unlink()
+    if drawn:
+        lines += ["Spectrograms of the first test file (LR and HR repeated in each figure):", ""]
+        lines += [line for i, p in enumerate(drawn, 1) for line in (f"![spectrograms {i}](plots/{p.name})", "")]
     return lines + anytime_lines(board, dataset, profile, groups, out_dir)
 
 
