@@ -1,4 +1,4 @@
-"""Figures are redrawn only when their inputs change (bench.report.plots.content_cached), and each one
+"""Figures are redrawn only when their inputs change (bench.report.figure_cache.content_cached), and each one
 stays legible with every registered method on it: styles, clipping, label placement, figure splits."""
 import itertools
 
@@ -11,9 +11,11 @@ from matplotlib.text import Text
 
 from bench.downstream.page import _confusion_panels
 from bench.report import plots
-from bench.report.plots import (SPECTROGRAM_COLUMNS, _png_digest, accuracy_bars, anytime_figure, band_lsd_figure,
-                                cost_quality_figure, method_styles, metric_vs_scale, parameter_free,
-                                robustness_heatmap, spectrogram_figures, split_columns)
+from bench.report.figure_cache import png_digest
+from bench.report.plot_style import method_styles, parameter_free
+from bench.report.plots import (SPECTROGRAM_COLUMNS, accuracy_bars, anytime_figure, band_lsd_figure,
+                                cost_quality_figure, metric_vs_scale, robustness_heatmap, spectrogram_figures,
+                                split_columns)
 from methods import method_names
 
 FREE = ["spline", "sinc", "linear", "noisefill", "sbr"]
@@ -28,7 +30,7 @@ def _table(lsd: float) -> pd.DataFrame:
 def drawn(monkeypatch):
     """The figures the plot functions would save, kept open instead of written."""
     figures = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: figures.append(fig))
     yield figures
     for fig in figures:
         plt.close(fig)
@@ -46,14 +48,14 @@ def _overlap(a, b) -> bool:
 def test_unchanged_inputs_are_not_redrawn_and_changed_ones_are(tmp_path):
     path = tmp_path / "p.png"
     metric_vs_scale(_table(1.0), "lsd", path, "t")
-    first, stamp = _png_digest(path), path.stat().st_mtime_ns
+    first, stamp = png_digest(path), path.stat().st_mtime_ns
     assert first and len(first) == 64
     metric_vs_scale(_table(1.0), "lsd", path, "t")
     assert path.stat().st_mtime_ns == stamp  # same inputs: the file was not touched
     metric_vs_scale(_table(1.5), "lsd", path, "t")
-    assert _png_digest(path) not in (None, first)
+    assert png_digest(path) not in (None, first)
     metric_vs_scale(_table(1.5), "lsd", path, "another title")  # any argument counts
-    assert _png_digest(path) != first
+    assert png_digest(path) != first
 
 
 def test_a_corrupt_or_foreign_png_is_redrawn(tmp_path):
@@ -61,7 +63,7 @@ def test_a_corrupt_or_foreign_png_is_redrawn(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     values = np.array([[1.0, 2.0], [3.0, np.nan]])
     robustness_heatmap(values, ["m1", "m2"], ["cheby1", "butter"], path, "t")
-    assert _png_digest(path) is not None
+    assert png_digest(path) is not None
 
 
 def test_parameter_free_methods_are_grey_and_learned_ones_each_their_own_colour():
