@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as exc:  # also bench.core.store.StoreWriteError: results folder not writable, found up front
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before any cell ran (while planning); once cells run, the session says more
+        print("interrupted before any cell ran; files already written are whole (every write is atomic)", file=sys.stderr)
+        return 130
     except OSError as exc:  # the results folder filled up or turned read-only mid-run
         from bench.core.store import WRITE_ERRNOS, describe_write_error
 

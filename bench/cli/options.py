@@ -55,7 +55,10 @@ def add_executor(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", default="ray", choices=list(EXECUTORS),
                    help="where cells run (default ray; slurm: through submitit, see the --slurm-* flags)")
     p.add_argument("--ray-address", default=None, help="attach to an existing Ray cluster instead of embedded Ray")
-    p.add_argument("--num-cpus", type=int, default=None, help="CPUs to use (default: all of this machine)")
+    p.add_argument("--num-cpus", type=positive_int, default=None, help="CPUs to use (default: all of this machine)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the planned cells (reused / to run / failed and kept), executor, resources and a "
+                        "rough time estimate; run nothing, write nothing")
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=int, default=0, help="user seed; each cell derives its own from its key")
     seeds.add_argument("--seeds", default=None, metavar="S,S,...",

@@ -28,14 +28,20 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.executors.session import check_folders, execute, plan_run, report_unfinished
+    from bench.executors.session import check_folders, execute, interruptible, plan_run, report_unfinished
     from bench.report.pages import build_leaderboard
 
+    if args.dry_run:
+        from bench.core.store import Store
+        from bench.executors.preview import dry_run
+
+        return dry_run(args, plan_run(args, check_files=False), Store(args.results))
     store = check_folders(args)  # a clear error before any work when a folder cannot be written
     specs = plan_run(args)
     t0 = time.perf_counter()
-    records = execute(args, specs, store)
-    build_leaderboard(store, args.leaderboard, lsd=args.lsd)
+    with interruptible([store.record_path(s.key) for s in specs], store.root):
+        records = execute(args, specs, store)
+        build_leaderboard(store, args.leaderboard, lsd=args.lsd)
     bad = [r for r in records if r["status"] != "ok"]
     print(f"done in {time.perf_counter() - t0:.1f} s: {len(records) - len(bad)} ok, {len(bad)} not ok; "
           f"results in {store.root}, leaderboard in {Path(args.leaderboard).resolve()}", file=sys.stderr)

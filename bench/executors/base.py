@@ -1,9 +1,10 @@
 """What every executor shares: the resources a cell asks for, and the one loop where records land.
 
-An executor takes the cells to run, keeps `progress` told how many run and which have landed, saves
-every record through the store as it lands (so a dying driver loses nothing already computed), and
-turns a cell that cannot run (a GPU asked for where none exists) into an `infeasible` record at once
-instead of leaving it pending. Executors differ only in where `run_cell_exclusive` runs.
+An executor takes the cells to run, keeps `progress` told how many run (before a record lands, so the
+line drawn for it no longer counts it running) and which have landed, saves every record through the
+store as it lands (so a dying driver loses nothing already computed), and turns a cell that cannot run
+(a GPU asked for where none exists) into an `infeasible` record at once instead of leaving it pending.
+Executors differ only in where `run_cell_exclusive` runs.
 """
 from __future__ import annotations
 

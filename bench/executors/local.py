@@ -35,7 +35,8 @@ class LocalExecutor:
         for spec, need in landing.admit(specs, self.device, why_not):
             progress.set_running(1)
             # One cell at a time, so it may use every CPU of the machine.
-            landing.land(run_cell_exclusive(spec, results_root, num_threads=self.num_cpus,
-                                            device="cuda" if need["num_gpus"] else "cpu"))
-            progress.set_running(0)
+            record = run_cell_exclusive(spec, results_root, num_threads=self.num_cpus,
+                                        device="cuda" if need["num_gpus"] else "cpu")
+            progress.set_running(0)  # before landing, which draws the line: the landed cell no longer runs
+            landing.land(record)
         return landing.records

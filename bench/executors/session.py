@@ -1,5 +1,6 @@
 """One `bench run` (or `bench downstream`) session between the command line and an executor: plan and
-validate the cells, prepare their data once, run the missing ones, and report what did not finish.
+validate the cells, prepare their data once, run the missing ones, report what did not finish, and turn
+a Ctrl-C into one line saying what is kept and how to resume.
 
 The functions take the parsed command-line options (an argparse.Namespace with the flags of
 bench/cli/options.py) and write nothing until every name and number has been validated.
@@ -7,8 +8,10 @@ bench/cli/options.py) and write nothing until every name and number has been val
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 from bench.core.profiles import PROFILES, Profile
 from bench.core.spec import CellSpec, SpecError
@@ -43,14 +46,16 @@ def check_folders(args: argparse.Namespace) -> Store:
     return store
 
 
-def plan_run(args: argparse.Namespace) -> list[CellSpec]:
-    """The validated, keyed cells of a `run` command line (a `downstream` one plans its SR cells here too)."""
+def plan_run(args: argparse.Namespace, check_files: bool = True) -> list[CellSpec]:
+    """The validated, keyed cells of a `run` command line (a `downstream` one plans its SR cells here too).
+    `check_files` False (a dry run) leaves real corpora's files unread: checking them writes manifests."""
     datasets = resolve_for_run(args)  # data roots, --split, 'all' = the corpora present
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
     specs = plan_cells(args.methods, datasets, args.scales, args.profile, tuple(seeds), args.target_sr,
                        args.lowpass, args.train_lowpass, getattr(args, "eval_repeats", None),
                        args.budget, args.command_line)  # validates everything before a byte is written
-    check_for_run(args, specs)  # real corpora: every file checked (manifest) before any training
+    if check_files:
+        check_for_run(args, specs)  # real corpora: every file checked (manifest) before any training
     if args.device == "cuda" and not args.ray_address and args.executor != "slurm":
         resolve_device("cuda")  # fail before anything is written; a cluster is checked by its executor
     if args.executor == "slurm":
@@ -101,3 +106,17 @@ def report_unfinished(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             print(f"  {r['status']:>10}  {CellSpec.from_dict(r['spec']).label}  [{r['key']}]  {r.get('error', '')}",
                   file=sys.stderr)
     return bad
+
+
+@contextlib.contextmanager
+def interruptible(record_files: list[Path], results: Path) -> Iterator[None]:
+    """Ctrl-C while the cells whose records are `record_files` run: each finished cell was saved as it
+    landed, so say how many there are and how to resume, in one line, and exit 130 (the shell's code for
+    SIGINT) without a traceback. The executor has shut down what it started on the way here."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        finished = sum(path.is_file() for path in record_files)
+        print(f"interrupted: {finished} of {len(record_files)} cells finished and are kept in {results}; "
+              "run the same command to resume", file=sys.stderr)
+        raise SystemExit(130) from None

@@ -175,3 +175,25 @@ def test_extra_method_that_is_not_a_method_is_named(tmp_path, entry, phrase):
         out = bench(tmp_path, *args, env={"BENCH_EXTRA_METHODS": entry})
         user_error(out, f"BENCH_EXTRA_METHODS entry '{entry}'", phrase)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dry_run_plans_and_estimates_without_writing(tmp_path):
+    out = bench(tmp_path, "run", "--dry-run", *folders(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "51 cells: 0 finished before (reused), 0 failed before (kept; --retry-failed re-runs them), 51 to run" \
+        in out.stdout
+    assert "executor: ray (embedded Ray on" in out.stdout and "estimate: about" in out.stdout
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the results folder
+
+    done = bench(tmp_path, "run", "--methods", "spline", *SMOKE, *folders(tmp_path))
+    assert done.returncode == 0, done.stderr
+    snapshot = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    out = bench(tmp_path, "run", "--dry-run", "--methods", "spline,audiounet", *SMOKE, *folders(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "2 cells: 1 finished before (reused), 0 failed before" in out.stdout and "1 to run" in out.stdout
+    assert "to run  audiounet/synth-speech/R=2/smoke/seed=0" in out.stdout and "budget 0.002 TFLOP" in out.stdout
+    out = bench(tmp_path, "downstream", "--dry-run", "--dataset", "synth-ship", "--methods", "spline",
+                *SMOKE, *folders(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "then 3 downstream classifier cells (0 finished before)" in out.stdout
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == snapshot
