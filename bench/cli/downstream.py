@@ -46,7 +46,6 @@ def main(args: argparse.Namespace) -> int:
                     + [downstream_dir(store, d.key) / "record.json" for d in down])
     with interruptible(record_files, store.root):
         sr_records = execute(args, specs, store)  # reuses finished SR cells; trains only the missing ones
-        print(f"{len(down)} downstream cells (classifiers)", file=sys.stderr)
         records = run_downstream(down, store, args.retry_failed, num_threads=args.num_cpus or os.cpu_count() or 1,
                                  device=resolve_device(args.device), say=lambda m: print(m, file=sys.stderr))
         page = write_page(specs[0].dataset, down, {r["key"]: r for r in records}, Path(args.leaderboard),

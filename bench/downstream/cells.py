@@ -47,6 +47,7 @@ from bench.downstream.classifier import LogMelResNet, classifier_config, predict
 from bench.downstream.recognition import evaluate
 from bench.run.apply_cell import load_cell_method
 from bench.run.inference import super_resolve
+from bench.run.progress import Progress
 from bench.signal.degrade import upsample
 
 CLASSIFIER_FILE = "classifier.pt"
@@ -228,17 +229,26 @@ def run_downstream_cell(spec: DownstreamSpec, store: Store, num_threads: int = 1
 
 def run_downstream(specs: list[DownstreamSpec], store: Store, retry_failed: bool = False, num_threads: int = 1,
                    device: str = "cpu", say: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Every cell of `specs` (in order: HR cells first), reusing finished ones; -> their records."""
-    records = []
-    for i, spec in enumerate(specs, 1):
+    """Every cell of `specs` (in order: HR cells first), reusing finished ones, with the same progress
+    display as SR cells; -> their records."""
+    records, todo = [], []
+    for spec in specs:
         record, problem = check_downstream(store, spec.key)
         if problem:
             say(f"notice: downstream cell {spec.label} [{spec.key}]: {problem}; recomputing it")
         if record and (record["status"] == "ok" or (record["status"] in RETRYABLE and not retry_failed)):
-            say(f"[{i}/{len(specs)}] {spec.label}: {record['status']} before (reused)")
+            records.append(record)
         else:
+            todo.append(spec)
+    say(f"{len(specs)} downstream cells: {len(records)} finished before (reused), {len(todo)} to run")
+    progress = Progress(len(todo), [downstream_dir(store, s.key) for s in todo])
+    try:
+        for spec in todo:
+            progress.set_running(1)
             record = run_downstream_cell(spec, store, num_threads, device)
-            say(f"[{i}/{len(specs)}] {spec.label}: {record['status']} in {record['wall_s']:.1f} s"
-                + (f" ({record['error']})" if record["status"] != "ok" else ""))
-        records.append(record)
+            progress.set_running(0)  # before the line is drawn: a finished cell is not running
+            progress.finished(record, spec.label)
+            records.append(record)
+    finally:
+        progress.close()
     return records

@@ -92,13 +92,14 @@ class Progress:
     def set_running(self, n: int) -> None:
         self.running = n
 
-    def finished(self, record: dict[str, Any]) -> None:
+    def finished(self, record: dict[str, Any], label: str | None = None) -> None:
+        """Count a landed record and print its line; `label` names a cell that is not an SR cell (downstream)."""
         ok = record["status"] == "ok"
         self.ok += ok
         self.failed += not ok
-        spec = CellSpec.from_dict(record["spec"])
+        label = label or CellSpec.from_dict(record["spec"]).label
         detail = "" if ok else f": {record.get('error', '')}"
-        self._draw(f"{record['status']:>10} {spec.label}{detail}")
+        self._draw(f"{record['status']:>10} {label}{detail}")
 
     def close(self) -> None:
         self._stop.set()

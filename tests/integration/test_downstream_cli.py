@@ -44,7 +44,8 @@ def test_downstream_reuses_sr_cells_and_caches_its_own(bench_cli, tmp_path):
     second = bench_cli(*down_cmd)
     assert second.returncode == 0, second.stderr
     assert "0 to run" in second.stderr
-    assert second.stderr.count("before (reused)") == 3 + 1  # every classifier cell, and the SR cell
+    assert "3 downstream cells: 3 finished before (reused), 0 to run" in second.stderr  # every classifier cell
+    assert "1 cells: 1 finished before (reused)" in second.stderr  # and the SR cell
     assert {str(p): p.stat().st_mtime_ns for p in (results / ".downstream").glob("*/record.json")} == mtimes
     assert _training_state(results) == before
 
