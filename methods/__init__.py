@@ -60,11 +60,11 @@ REGISTRY: dict[str, MethodEntry] = {e.name: e for e in [
                 "NU-Wave 2 (Han & Lee 2022): diffusion with STFC + bandwidth-conditioned BSFT, any input rate "
                 "(quick, not published: residual diffusion with the LR band kept, as NU-Wave)", True, PUBLISHED),
     MethodEntry("tfdfe", "methods.tfdfe.model:TFDFE",
-                "TFDFE-ASR (seed paper): waveform VAE + spectrogram U-Net fused by windowed attention", True, REBUILT),
+                "TFDFE-ASR (seed paper): frame-spectrum VAE (SWSRM) + spectrogram U-Net (SSRM) fused by windowed attention", True, REBUILT),
     MethodEntry("tfdfe-tanh", "methods.tfdfe.model:TFDFETanh",
                 "TFDFE-ASR with the closed-form Eq. 14 tanh fusion of the two modules", True, REBUILT),
     MethodEntry("tfdfe-swsrm", "methods.tfdfe.model:TFDFESWSRM",
-                "TFDFE-ASR ablation: the sound-wave VAE module (SWSRM) alone", True, REBUILT),
+                "TFDFE-ASR ablation: the sound-wave module (SWSRM, a VAE on windowed-frame spectra) alone", True, REBUILT),
     MethodEntry("tfdfe-ssrm", "methods.tfdfe.model:TFDFESSRM",
                 "TFDFE-ASR ablation: the spectrogram dual-regression U-Net (SSRM) alone", True, REBUILT),
     MethodEntry("rfdnet", "methods.baselines.rfdnet:RFDNet",

@@ -2,16 +2,17 @@
 
 One shared implementation, four registry rows (the shape of the paper's ablation, its Table 3):
 
-    tfdfe        SWSRM + SSRM, mixed by the attention fusion TFDFM (Eqs. 7-13)
-    tfdfe-tanh   SWSRM + SSRM, mixed by Eq. 14's closed form (learned temperature)
-    tfdfe-swsrm  SWSRM alone (Eqs. 1-3)
-    tfdfe-ssrm   SSRM alone (Eqs. 4-5)
+    tfdfe        SWSRM + SSRM, mixed by the attention fusion TFDFM (section 3.3, Eqs. 6-13)
+    tfdfe-tanh   SWSRM + SSRM, mixed by Eq. 14's closed form (section 4.6; learned temperature)
+    tfdfe-swsrm  SWSRM alone (section 3.1, Eqs. 1-3)
+    tfdfe-ssrm   SSRM alone (section 3.2, Eqs. 4-5)
 
 Forward (B = batch, T_low LR samples, T = R T_low, K = HR STFT bins, N = HR STFT frames):
 
     lr (B, 1, T_low) --upsample (protocol.upsampler, spline by default)--> up (B, 1, T)
-    SWSRM:  up -> y_sw (B, 1, T)                         S_sw = STFT_HR(y_sw) (B, K, N)
-    SSRM:   lr, up -> HR log-power; S_ss (B, K, N) = measured low band | predicted magnitude x phase
+    SWSRM:  lr, up -> y_sw (B, 1, T)                     S_sw = STFT_HR(y_sw) (B, K, N)
+    SSRM:   x = LR log-power of lr, up -> HR log-power; S_ss (B, K, N) = measured low band | predicted
+            magnitude x phase
     fusion: w = TFDFM(log|S_sw|^2, log|S_ss|^2) or Eq. 14   (B, K, N)
             S = w S_sw + (1 - w) S_ss -> iSTFT_HR -> (B, 1, T)
     single-module rows return y_sw, or iSTFT_HR(S_ss).
@@ -19,7 +20,8 @@ Forward (B = batch, T_low LR samples, T = R T_low, K = HR STFT bins, N = HR STFT
 Training (one Trainer, `train.steps` in all; the stage is a pure function of `opt.step_index`):
 
     stage 1, steps [0, round(module_fraction * steps)): each module on its own loss and optimiser
-             ("swsrm": alpha RMSE + KL, Eqs. 1-3; "ssrm": L1 + lambda L1 dual, Eqs. 4-5), same batch
+             ("swsrm": alpha RMSE + KL, Eq. 3; "ssrm": L1 + lambda L1 dual, Eq. 4), same batch; SWSRM
+             only in the first `swsrm_share` of it (the paper trains it 150 epochs, SSRM 500)
     stage 2, the rest: the fusion alone ("fusion" optimiser) on waveform L1 + multi-resolution STFT
              loss, the modules frozen (eval mode, no gradients)
     Each stage has its own warm-up + cosine LR factor on top of the Trainer's schedule (set the
@@ -39,9 +41,9 @@ from torch import nn
 from bench.signal.degrade import upsample
 from methods.api import Batch, LearnedMethod, make_optimizer, phase_start
 from methods.common.losses import log_magnitude_stft_loss
-from methods.tfdfe.config import SMOKE, OptimConfig, TFDFEConfig, quick_profile
-from methods.tfdfe.ssrm import SSRM, DualDownsampler, griffin_lim, grids, log_power, unit_phase
-from methods.tfdfe.swsrm import SWSRM, kl_divergence, rmse
+from methods.tfdfe.config import SMOKE, OptimConfig, TFDFEConfig, paper_single, quick_profile
+from methods.tfdfe.ssrm import SSRM, DualDownsampler, bicubic_downsample, griffin_lim, grids, log_power, unit_phase
+from methods.tfdfe.swsrm import build_swsrm
 from methods.tfdfe.tfdfm import TFDFM, TanhFusion
 
 
@@ -59,7 +61,7 @@ class TFDFEBase(LearnedMethod):
         self.hr_grid = grids(c.ssrm, proto.scale, proto.low_sr)[1]
         nets: dict[str, nn.Module] = {}
         if "swsrm" in self.components:
-            nets["swsrm"] = SWSRM(c.swsrm, proto.target_sr)
+            nets["swsrm"] = build_swsrm(c.swsrm, proto.scale, proto.low_sr, proto.target_sr)
         if "ssrm" in self.components:
             nets["ssrm"] = SSRM(c.ssrm, proto.scale, proto.low_sr)
             nets["ssrm_dual"] = DualDownsampler(proto.scale, c.ssrm.dual_channels)
@@ -69,22 +71,35 @@ class TFDFEBase(LearnedMethod):
             nets["fusion"] = TanhFusion(self.hr_grid.bins, c.fusion.tanh_temperature, c.fusion.learn_temperature)
         if c.ssrm.phase not in ("griffinlim", "input", "random") or c.fusion.ssrm_phase not in ("swsrm", "input", "random"):
             raise ValueError(f"unknown SSRM phase source {c.ssrm.phase!r} / {c.fusion.ssrm_phase!r}")
+        if c.ssrm.pairs not in ("audio", "bicubic"):
+            raise ValueError(f"unknown SSRM training pairs {c.ssrm.pairs!r}; choose audio or bicubic")
         return nets
 
     def _fusion_trainable(self) -> bool:
         net = self.networks.get("fusion")
         return net is not None and any(p.requires_grad for p in net.parameters())
 
+    def _stage1_share(self) -> float:
+        return self.config.module_fraction if self._fusion_trainable() else 1.0
+
+    def _swsrm_share(self) -> float:
+        """Share of all steps after which SWSRM stops training (the paper trains it fewer epochs than SSRM)."""
+        return self.config.swsrm_share * self._stage1_share()
+
     def stage_bounds(self) -> tuple[int, int]:
         """(stage-1 steps, total steps) from the config's own budget."""
         total = self.config.train.steps
-        if not self._fusion_trainable():
-            return total, total
-        return phase_start(self.config.module_fraction, total), total
+        return phase_start(self._stage1_share(), total), total
 
     def training_phases(self) -> dict[str, float]:
-        """Stage 1 (each module on its own optimiser) and, for fused rows, stage 2 (the fusion alone)."""
-        return {"modules": 0.0, "fusion": self.config.module_fraction} if self._fusion_trainable() else {"modules": 0.0}
+        """Stage 1 (each module on its own optimiser; SSRM alone once SWSRM has stopped) and, for
+        fused rows, stage 2 (the fusion alone)."""
+        phases = {"modules": 0.0}
+        if {"swsrm", "ssrm"} <= set(self.networks) and self._swsrm_share() < self._stage1_share():
+            phases["ssrm"] = self._swsrm_share()
+        if self._fusion_trainable():
+            phases["fusion"] = self.config.module_fraction
+        return phases
 
     # --- optimisers and the staged step -----------------------------------------------------------
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -126,13 +141,14 @@ class TFDFEBase(LearnedMethod):
             for group in o.param_groups:
                 group["lr"] *= factor
         terms = {k: torch.zeros((), device=batch.lr.device) for k in self.loss_names()}
-        n1, _ = self.stage_bounds()
+        n1, total_steps = self.stage_bounds()
         if step < n1:  # stage 1: each module on its own loss
             if isinstance(self.networks.get("fusion"), TanhFusion):
                 self.networks["fusion"].accumulate(self.hr_grid.stft(batch.hr).abs().square())
             up = self.upsampled(batch.lr)
             total = torch.zeros((), device=batch.lr.device)
-            for name in ("swsrm", "ssrm"):
+            swsrm_on = step < phase_start(self._swsrm_share(), total_steps)
+            for name in ("swsrm", "ssrm") if swsrm_on else ("ssrm",):
                 if name in self.networks:
                     module_terms = getattr(self, f"_{name}_losses")(batch, up)
                     opt.step(name, module_terms[name], terms=module_terms)
@@ -160,13 +176,13 @@ class TFDFEBase(LearnedMethod):
         return names
 
     def _swsrm_losses(self, batch: Batch, up: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Eqs. 1-3: alpha * RMSE(y_sw, hr) + KL."""
-        c = self.config.swsrm
-        y, mu, logvar = self.networks["swsrm"](up)
-        err, kl = rmse(y, batch.hr), kl_divergence(mu, logvar)
+        """Eq. 3: alpha * RMSE (Eq. 1) + KL (Eq. 2), in the module's domain (swsrm.py)."""
+        c, net = self.config.swsrm, self.networks["swsrm"]
+        out = net(batch.lr, up)
+        err, kl = net.rmse(out, batch.hr), net.kl(out)
         terms = {"swsrm": c.alpha * err + kl, "swsrm_rmse": err, "swsrm_kl": kl}
         if c.stft_weight:
-            spec = log_magnitude_stft_loss(y, batch.hr, self._stft_sizes(c.stft_ms))
+            spec = log_magnitude_stft_loss(out["y"], batch.hr, self._stft_sizes(c.stft_ms))
             terms["swsrm"] = terms["swsrm"] + c.stft_weight * spec
             terms["swsrm_stft"] = spec
         return terms
@@ -176,9 +192,15 @@ class TFDFEBase(LearnedMethod):
         return tuple(max(16, int(round(m * 1e-3 * self.protocol.target_sr))) for m in ms)
 
     def _ssrm_losses(self, batch: Batch, up: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Eqs. 4-5: L1(H(x), y) + lambda * L1(D(H(x)), x) on HR log10 power."""
-        out = self.networks["ssrm"](batch.lr, up)
+        """Eq. 4: L1(H(x), y) + lambda * L1(D(H(x)), x) on HR log10 power; x from the LR crop or,
+        with bicubic pairs (section 4.2), the HR spectrogram y shrunk by bicubic interpolation."""
+        ssrm = self.networks["ssrm"]
         target = log_power(self.hr_grid.stft(batch.hr)).unsqueeze(1)
+        if self.config.ssrm.pairs == "bicubic":
+            x = bicubic_downsample(target, self.protocol.scale)
+        else:
+            x = ssrm.lr_logpower(batch.lr)
+        out = ssrm(x, up)
         l1 = (out["sr"] - target).abs().mean()
         dual = (self.networks["ssrm_dual"](out["sr"]) - out["lr_logp"]).abs().mean()
         return {"ssrm": l1 + self.config.ssrm.dual_weight * dual, "ssrm_l1": l1, "ssrm_dual": dual}
@@ -232,13 +254,14 @@ class TFDFEBase(LearnedMethod):
         parts: dict[str, torch.Tensor] = {}
         s_sw = None
         if "swsrm" in self.networks:
-            parts["y_sw"] = self.networks["swsrm"](up)[0]
+            parts["y_sw"] = self.networks["swsrm"](lr, up)["y"]
             if "ssrm" in self.networks:
                 s_sw = parts["S_sw"] = self.hr_grid.stft(parts["y_sw"])
         if "ssrm" in self.networks:
             source = self.config.fusion.ssrm_phase if s_sw is not None else self.config.ssrm.phase
-            out = self.networks["ssrm"](lr, up)
-            spec = self.networks["ssrm"].spectrum(out, self._phase("random" if source == "griffinlim" else source,
+            ssrm = self.networks["ssrm"]
+            out = ssrm(ssrm.lr_logpower(lr), up)
+            spec = ssrm.spectrum(out, self._phase("random" if source == "griffinlim" else source,
                                                                    up, s_sw))
             if source == "griffinlim":
                 spec = griffin_lim(spec, out["low"].shape[1], self.hr_grid, up.shape[-1],
@@ -267,7 +290,7 @@ class TFDFEBase(LearnedMethod):
 
 
 class TFDFE(TFDFEBase):
-    """TFDFE-ASR: SWSRM (waveform VAE) + SSRM (spectrogram DRN) mixed per frame and frequency by TFDFM attention."""
+    """TFDFE-ASR: SWSRM (frame-spectrum VAE) + SSRM (spectrogram DRN) mixed per frame and frequency by TFDFM attention."""
 
     name = "tfdfe"
     components = ("swsrm", "ssrm")
@@ -287,11 +310,11 @@ class TFDFETanh(TFDFEBase):
 
 
 class TFDFESWSRM(TFDFEBase):
-    """TFDFE-ASR ablation: SWSRM alone (framed waveform VAE, residual over the spline input)."""
+    """TFDFE-ASR ablation: SWSRM alone (a VAE over the frequency vectors of the LR frames, von Mises phase)."""
 
     name = "tfdfe-swsrm"
     components = ("swsrm",)
-    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(), "paper": {}}
+    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(), "paper": paper_single("swsrm")}
 
 
 class TFDFESSRM(TFDFEBase):
@@ -299,4 +322,4 @@ class TFDFESSRM(TFDFEBase):
 
     name = "tfdfe-ssrm"
     components = ("ssrm",)
-    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(), "paper": {}}
+    profile_overrides: ClassVar[dict] = {"smoke": SMOKE, "quick": quick_profile(), "paper": paper_single("ssrm")}

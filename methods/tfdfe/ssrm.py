@@ -1,4 +1,4 @@
-"""SSRM, the spectrogram super-resolution module of TFDFE-ASR (paper Eqs. 4-5).
+"""SSRM, the spectrogram super-resolution module of TFDFE-ASR (the TFDFE-ASR paper, section 3.2, Eqs. 4-5).
 
 The LR log-power spectrogram is treated as an image and super-resolved xR along the frequency
 axis by a U-Net shaped dual-regression network (DRN, Guo et al. 2020): multi-scale residual blocks
@@ -25,19 +25,26 @@ Network H (B = batch, C = channels):
     composed SR: measured low band (bins < F, from the upsampled input's HR STFT) + H(x) above
 
 Dual model D: Conv (R x 3, stride (R, 1)) + LeakyReLU(0.2) + Conv 3x3: (B, 1, R F, N) -> (B, 1, F, N).
-Loss (Eqs. 4-5): L1(SR, y) + lambda * L1(D(SR), x) on log10 power; SR is the composed spectrogram,
-so its measured low band contributes a constant and the gradient reaches only the new band.
+Loss (Eq. 4, Eq. 5's L1 taken as a mean): L1(SR, y) + lambda * L1(D(SR), x) on log10 power; SR is the
+composed spectrogram, so its measured low band contributes a constant and the gradient reaches only
+the new band.
+
+Training input x (`SSRMConfig.pairs`, README "SSRM"): "audio" = the LR log-power of the batch's LR
+crop, what `enhance` sees; "bicubic" = section 4.2's image-SR pairs, the HR log-power spectrogram
+shrunk R times along frequency by antialiased bicubic interpolation (`bicubic_downsample`; the time
+axis is kept, since the LR and HR grids share their frames). Inference always uses the LR audio.
 
 Phase of the new band (the paper gives none; README "SSRM phase"): standalone, Griffin-Lim from a
 fixed random start with the measured band held; inside TFDFE, the SWSRM output's phase.
 
-Geometry note: PixelShuffle xR maps LR pixel f to HR bins fR..fR+R-1, a stretch, whereas bandwidth
-extension keeps HR bin k at LR bin k and adds bins above F. The network has to learn that mapping;
-the frequency-coordinate input channel (CoordConv-style, our addition) tells each position where it
-is, and the low half of the shuffled image is replaced by the measured band anyway.
+Geometry note: PixelShuffle xR maps LR pixel f to HR bins fR..fR+R-1, a stretch. That is the
+mapping of bicubic pairs, whose LR image is the whole band shrunk; with audio pairs, bandwidth
+extension keeps HR bin k at LR bin k and adds bins above F, and the network has to learn that
+mapping. The frequency-coordinate input channel (CoordConv-style, our addition) tells each position
+where it is, and the low part of the shuffled image is replaced by the measured band anyway.
 
-What was read where: MSRB = Li et al. 2018 (MSRN, ECCV): two 3x3 / 5x5 branches, crossed
-concatenation, 1x1 fusion, local residual; RCAB = Zhang et al. 2018 (RCAN, ECCV):
+What was read where (section 3.2 names the parts and cites them): MSRB = Li et al. 2018 (MSRN,
+ECCV): two 3x3 / 5x5 branches, crossed concatenation, 1x1 fusion, local residual; RCAB = Zhang et al. 2018 (RCAN, ECCV):
 conv-ReLU-conv, channel attention with reduction r (16 there), residual; DRN = Guo et al. 2020
 (CVPR): the primal U-Net-like network and a dual model of stride-2 conv + LeakyReLU(0.2) + conv
 per x2, dual loss weight lambda = 0.1. Our D does the xR in one strided conv (R x 3 kernel).
@@ -63,11 +70,14 @@ class SSRMConfig:
     n_rcab: int = 2             # RCABs per up level
     reduction: int = 8          # channel-attention reduction in RCAB
     dual_channels: int = 16     # hidden channels of the down-sampler D
-    dual_weight: float = 0.1    # lambda of Eq. 5 (DRN's default)
+    dual_weight: float = 0.1    # lambda of Eq. 4 (unstated in the paper; DRN's default)
     # Phase of the new band when SSRM stands alone (inside TFDFE the fusion config chooses; README):
     # griffinlim (from a fixed random start, the measured band held) | random (fixed seed) | input
     phase: str = "griffinlim"
     griffin_lim_iters: int = 8
+    # Training input x (README "SSRM"): "audio" (the LR crop's log-power) | "bicubic" (section 4.2:
+    # the HR spectrogram shrunk R x along frequency by bicubic interpolation)
+    pairs: str = "bicubic"
 
 
 # --- STFT grids ---------------------------------------------------------------------------------------
@@ -116,6 +126,17 @@ def unit_phase(spec: torch.Tensor) -> torch.Tensor:
     """Complex STFT -> exp(i angle(X)), 1 where |X| is (numerically) zero."""
     mag = spec.abs()
     return torch.where(mag > 1e-12, spec / mag.clamp_min(1e-12), torch.ones_like(spec))
+
+
+def bicubic_downsample(hr_logp: torch.Tensor, scale: int) -> torch.Tensor:
+    """Section 4.2's LR image: (B, 1, R F [+ 1], N) HR log-power -> (B, 1, F, N), shrunk R times along
+    frequency by antialiased bicubic interpolation (a trailing HR Nyquist bin is dropped first); the
+    time axis keeps its N frames (a bicubic kernel at scale 1 samples at its nodes: the identity).
+    Frequency is resized as the last axis: torch's antialiased path mishandles a last axis of size 1."""
+    bins = hr_logp.shape[2] // scale
+    image = hr_logp[:, :, :bins * scale].transpose(2, 3)                     # (B, 1, N, R F)
+    return F.interpolate(image, size=(image.shape[2], bins), mode="bicubic", align_corners=False,
+                         antialias=True).transpose(2, 3)
 
 
 # --- 1-D PixelShuffle ---------------------------------------------------------------------------------
@@ -196,7 +217,7 @@ class SSRMNet(nn.Module):
 
 
 class DualDownsampler(nn.Module):
-    """D of Eq. 5: (B, 1, R F [+ 1], N) SR log-power -> (B, 1, F, N) LR log-power estimate
+    """D of Eq. 4's dual term: (B, 1, R F [+ 1], N) SR log-power -> (B, 1, F, N) LR log-power estimate
     (a trailing HR Nyquist bin, if present, is dropped first)."""
 
     def __init__(self, scale: int, hidden: int) -> None:
@@ -213,9 +234,10 @@ class DualDownsampler(nn.Module):
 class SSRM(nn.Module):
     """Spectrogram SR module H; `forward` returns the composed HR log-power and what the loss needs.
 
-    lr (B, 1, T_low), up (B, 1, T_low R) the upsampled input (for the measured low band) ->
-    dict(sr (B, 1, R F + 1, N) HR log10 power, lr_logp (B, 1, F, N) the input x of Eq. 5 in HR units,
-         low (B, F, N) complex measured low band of the HR STFT).
+    x (B, 1, F, N) the LR log-power in HR units (`lr_logpower` of the LR audio, or in training with
+    bicubic pairs `bicubic_downsample` of the HR one), up (B, 1, T_low R) the upsampled input (for the
+    measured low band) -> dict(sr (B, 1, R F + 1, N) HR log10 power, lr_logp (B, 1, F, N) = x, the
+    input of Eq. 4's dual term, low (B, F, N) complex measured low band of the HR STFT).
     The dual down-sampler D is a separate network (`DualDownsampler`): it is used by the loss only.
     """
 
@@ -228,17 +250,19 @@ class SSRM(nn.Module):
         self.net = SSRMNet(scale, cfg)
         self.offset = 2.0 * math.log10(scale)   # LR -> HR log10-power units
 
-    def features(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """lr (B, 1, T_low) -> (net input (B, 3, F, N), x = LR log-power in HR units (B, 1, F, N))."""
-        x = log_power(self.lr_grid.stft(lr))[:, :-1].unsqueeze(1) + self.offset  # drop the LR Nyquist bin
+    def lr_logpower(self, lr: torch.Tensor) -> torch.Tensor:
+        """lr (B, 1, T_low) -> x (B, 1, F, N): LR log10 power in HR units, the LR Nyquist bin dropped."""
+        return log_power(self.lr_grid.stft(lr))[:, :-1].unsqueeze(1) + self.offset
+
+    @staticmethod
+    def features(x: torch.Tensor) -> torch.Tensor:
+        """x (B, 1, F, N) -> net input (B, 3, F, N): x minus its frame mean, frequency coordinate, frame mean."""
         mean = x.mean(dim=2, keepdim=True)
         coord = torch.linspace(0.0, 1.0, x.shape[2], device=x.device, dtype=x.dtype).view(1, 1, -1, 1)
-        feats = torch.cat([x - mean, coord.expand_as(x), mean.expand_as(x) / 4.0], dim=1)
-        return feats, x
+        return torch.cat([x - mean, coord.expand_as(x), mean.expand_as(x) / 4.0], dim=1)
 
-    def forward(self, lr: torch.Tensor, up: torch.Tensor) -> dict[str, torch.Tensor]:
-        feats, x = self.features(lr)
-        f = x.shape[2]
+    def forward(self, x: torch.Tensor, up: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats, f = self.features(x), x.shape[2]
         pred = self.net(feats) + x.mean(dim=2, keepdim=True)                      # (B, 1, R F, N)
         low = self.hr_grid.stft(up)[:, :f]                                        # (B, F, N) complex
         high = pred[:, :, f:]

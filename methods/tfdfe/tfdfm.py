@@ -1,4 +1,5 @@
-"""TFDFM, the time-frequency domain fusion module of TFDFE-ASR (paper Eqs. 7-14).
+"""TFDFM, the time-frequency domain fusion module of TFDFE-ASR (the TFDFE-ASR paper, section 3.3,
+Eqs. 6-13, and Eq. 14 of section 4.6).
 
 An attentive feature pyramid after MM-Pyramid (Yu et al. 2022) over two token sequences, one per
 domain, at the HR STFT frame rate; it predicts per-frame, per-frequency weights that mix the two
@@ -9,8 +10,11 @@ Shapes (B = batch, N = frames, K = HR STFT bins, E = model width, P = pyramid un
     a = log-power of the SWSRM output's HR STFT (B, K, N), b = the same for SSRM
     embed:  LayerNorm(Linear(K -> E)) per domain (separate weights)       -> A, B (B, N, E)
     unit p (window d_p), for each domain X with the other domain Y:
-        X' = LN(X + SA_d(X) + DFA_d(X <- Y))          SA: q, k, v from X; DFA: q from X, k, v from Y;
-        X'' = LN(X' + FFN(X'))                         W_q, W_k, W_v shared by SA, DFA and both domains
+        C = [SA_d(X), DFA_d(X <- Y)]  (B, N, 2E)       SA: q, k, v from X; DFA: q from X, k, v from Y;
+                                                       W_q, W_k, W_v shared by SA, DFA and both domains
+        g = sigmoid(Linear(mean_t C))  (B, 1, 2E)      channel attention on the concatenation
+        X' = LN(X + (g C)[:E] + (g C)[E:])             refined single- and cross-domain features summed
+        X'' = LN(X' + FFN(X'))
         attention restricted to the interaction window S_t(x, d) = [x_{t-d} .. x_{t+d}] (Eq. 13)
     units are stacked (the windows grow, d_1 < d_2 < ...), each unit's A'' + B'' is one pyramid level
     adaptive fusion: g = sigmoid(Linear(mean_t [level_1 .. level_P]))     channel attention (B, P E)
@@ -21,10 +25,12 @@ Shapes (B = batch, N = frames, K = HR STFT bins, E = model width, P = pyramid un
 `TanhFusion` is Eq. 14's closed form: w_SWSRM(k) = (1 + tanh((omega_k - omega_bar) / tau)) / 2 with
 omega normalised by the target Nyquist (see its docstring); both weights sum to one by construction.
 
-What was read where (a summary of the paper; decisions in README "TFDFM"): SA Eqs. 7, 10;
-DFA Eqs. 8-9, 11-12 (query from one domain, key/value from the other, projections shared); the
-interaction window Eq. 13; FFN + layer norm + residuals; units at several window sizes = pyramid;
-adaptive fusion = linear layers + sigmoid channel attention; single- and cross-domain features summed.
+What was read where (section 3.3; decisions in README "TFDFM"): scaled dot-product attention Eq. 6;
+SA Eqs. 7, 10; DFA Eqs. 8-9, 11-12 (query from one domain, key/value from the other, the DFA
+projections shared); the interaction window Eq. 13; feed-forward layer, layer norm and residuals;
+SA and DFA outputs concatenated along channels, refined by a channel attention of linear layers and a
+sigmoid, and the refined single- and cross-domain features summed; units with growing windows form
+the pyramid (after MM-Pyramid, which section 3.3 cites); an adaptive fusion layer selects among them.
 The window is a dense (N, N) boolean mask: O(N^2) work, fine for the few thousand frames of a chunk.
 """
 from __future__ import annotations
@@ -89,13 +95,20 @@ class PyramidUnit(nn.Module):
         super().__init__()
         self.window = window
         self.attn = WindowedAttention(width, heads)
+        self.gate = nn.Linear(2 * width, 2 * width)
+        nn.init.zeros_(self.gate.weight)  # start with g = 0.5: half of SA + DFA
+        nn.init.zeros_(self.gate.bias)
         self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
         self.ffn = nn.Sequential(nn.Linear(width, ffn_mult * width), nn.GELU(), nn.Dropout(dropout),
                                  nn.Linear(ffn_mult * width, width))
         self.drop = nn.Dropout(dropout)
 
     def _update(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        h = self.norm1(x + self.drop(self.attn(x, x, mask)) + self.drop(self.attn(x, y, mask)))
+        """X (B, N, E) updated from itself (SA) and from the other domain Y (DFA) -> X'' (B, N, E)."""
+        both = torch.cat([self.attn(x, x, mask), self.attn(x, y, mask)], dim=-1)          # (B, N, 2E)
+        refined = torch.sigmoid(self.gate(both.mean(dim=1, keepdim=True))) * both
+        sa, dfa = refined.chunk(2, dim=-1)
+        h = self.norm1(x + self.drop(sa + dfa))
         return self.norm2(h + self.drop(self.ffn(h)))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
