@@ -1,4 +1,5 @@
 """The CLI end to end on the smoke profile, through both executors."""
+import json
 import shlex
 
 import pandas as pd
@@ -47,9 +48,10 @@ def test_local_run_then_cached_rerun_then_leaderboard_from_results(bench_cli, tm
     readme = (board / "README.md").read_text()
     page = (board / "synth-speech.md").read_text()
     assert "R=2 (8→16 kHz, cheby1)" in readme and "R=4 (4→16 kHz, cheby1)" in readme
-    assert "noisefill" in readme and "**" in readme
+    assert "noisefill" in readme and "## How to read these pages" in readme and "(README.md#how-to-read" in page
     assert (board / "plots" / "synth-speech-smoke-lsd.png").stat().st_size > 0
-    assert (board / "plots" / "synth-speech-smoke-spectrograms.png").stat().st_size > 0
+    assert (board / "plots" / "synth-speech-smoke-spectrograms-1.png").stat().st_size > 0
+    assert json.loads((board / "synth-speech.json").read_text())["rows"]
     for path in board.rglob("*"):
         if path.is_file():
             path.unlink()
