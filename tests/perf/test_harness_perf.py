@@ -51,16 +51,15 @@ def _fresh_results(tmp_path: Path, cache: Path):
 
 @pytest.fixture(scope="module")
 def ray_session():
-    import ray
-
     from bench.executors.ray import RayExecutor
 
+    executor = RayExecutor(num_cpus=1)
     t0 = time.perf_counter()
-    ray_module, started = RayExecutor(num_cpus=1)._init()
+    ray_module, started = executor._init()
     init_s = time.perf_counter() - t0
     yield init_s
     if started:
-        ray_module.shutdown()
+        executor._shutdown(ray_module)  # also ends the run's watchdog: nothing of Ray left running
 
 
 @pytest.mark.perf
