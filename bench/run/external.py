@@ -107,12 +107,13 @@ def outputs_folder(outputs: Path, spec: CellSpec, several: bool) -> Path:
     return outputs
 
 
-def fit_length(x: np.ndarray, expected: int) -> tuple[np.ndarray, int]:
-    """(x trimmed or zero-padded to `expected` samples, samples added (> 0) or removed (< 0))."""
+def fit_length(x: np.ndarray, expected: int, item_id: str, fitted: dict[str, int]) -> np.ndarray:
+    """`x` trimmed or zero-padded to `expected` samples; a difference is noted in `fitted` (item id ->
+    samples added (> 0) or removed (< 0))."""
     diff = expected - len(x)
-    if diff > 0:
-        return np.concatenate([x, np.zeros(diff, dtype=np.float32)]), diff
-    return x[:expected], diff
+    if diff:
+        fitted[item_id] = diff
+    return np.concatenate([x, np.zeros(diff, dtype=np.float32)]) if diff > 0 else x[:expected]
 
 
 def check_output(audio: np.ndarray, sr: int, channels: int, expected: int, target_sr: int) -> str | None:
@@ -156,10 +157,7 @@ def read_outputs(folder: Path, spec: CellSpec, pairs: Pairs) -> tuple[Submission
         if wrong:
             problems.append(f"{path} {wrong}")
             continue
-        estimate, diff = fit_length(audio, len(hr))
-        if diff:
-            fitted[item_id] = diff
-        estimates.append(estimate)
+        estimates.append(fit_length(audio, len(hr), item_id, fitted))
         digests[item_id] = hashlib.sha256(path.read_bytes()).hexdigest()
     refuse(problems, f"output file(s) in {folder} cannot be scored")
     return Submission(spec, pairs, estimates, fitted=fitted), digests
@@ -209,10 +207,7 @@ def run_callable(fn: Callable[..., Any], spec: CellSpec, pairs: Pairs) -> Submis
         if wrong:
             problems.append(f"item {item_id}: the callable {wrong}")
             continue
-        estimate, diff = fit_length(out, len(hr))
-        if diff:
-            fitted[item_id] = diff
-        estimates.append(estimate)
+        estimates.append(fit_length(out, len(hr), item_id, fitted))
     refuse(problems, "output(s) of the callable cannot be scored")
     return Submission(spec, pairs, estimates, infer_s, fitted)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from waiting import wait_for
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -147,13 +148,7 @@ def _loopback(ip: str) -> bool:
 
 
 def _wait_for(what: str, predicate, timeout: float = 180.0, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    return wait_for(what, predicate, timeout, every)
 
 
 def _progress_lines(stderr: str) -> list[str]:

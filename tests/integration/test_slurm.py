@@ -9,11 +9,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from waiting import wait_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -93,13 +93,7 @@ def _sacct_state(job_id: str) -> str:
 
 
 def _wait_for(what: str, predicate, timeout: float = 120.0, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    return wait_for(what, predicate, timeout, every)
 
 
 def test_slurm_run_to_leaderboard_then_status_and_reuse(slurm, tmp_path):
